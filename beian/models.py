@@ -1,0 +1,97 @@
+"""Typed, frozen shapes of the content files. Validation of *one* file lives here; checks across
+files (unique ids, related ids exist, …) live in kb.py."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+Confidence = Literal["H", "M", "L", "UNVERIFIED"]
+
+CONFIDENCE_LABELS = {
+    "H": "高（官方文档直接确认）",
+    "M": "中（官方摘要或多个一致的二手来源）",
+    "L": "低（单一二手或社区来源）",
+    "UNVERIFIED": "未经核实",
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Entry(Strict):
+    """Anything the assistant can answer with: an overview section, a step, a note row, a FAQ entry."""
+
+    kind: ClassVar[str] = "entry"
+
+    id: Id
+    title: Phrase
+    questions: tuple[Phrase, ...] = Field(min_length=5)
+    questions_en: tuple[Phrase, ...] = Field(min_length=1)
+    answer: Text
+    source: Text
+    related: tuple[Id, ...] = ()
+    confidence: Confidence | None = None
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        """Every way of asking for this entry: the title first."""
+        return (self.title, *self.questions, *self.questions_en)
+
+
+class Overview(Entry):
+    kind: ClassVar[str] = "overview"
+
+
+class Step(Entry):
+    kind: ClassVar[str] = "step"
+
+    order: int = Field(ge=1, le=6)
+    where: tuple[Phrase, ...] = Field(min_length=1)
+    expect: Text
+
+
+class ChecklistItem(Strict):
+    id: Id
+    text: Text
+    required: Literal["always", "conditional", "optional"]
+    note: Text | None = None
+
+
+class Materials(Entry):
+    kind: ClassVar[str] = "materials"
+
+    subject: Literal["enterprise", "individual", "all"]
+    items: tuple[ChecklistItem, ...] = Field(min_length=1)
+
+
+class Note(Entry):
+    kind: ClassVar[str] = "note"
+
+    label: Phrase
+    detail: Text
+
+
+class Faq(Entry):
+    kind: ClassVar[str] = "faq"
+
+
+class Correction(Strict):
+    id: Id
+    applies_to: tuple[Id, ...] = Field(min_length=1)
+    guide_says: Text
+    correction: Text
+    sources: tuple[Url, ...] = Field(min_length=1)
+    confidence: Confidence
+    checked: dt.date
+
+
+class SynonymGroup(Strict):
+    canonical: Phrase
+    variants: tuple[Phrase, ...] = Field(min_length=1)

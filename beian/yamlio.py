@@ -1,0 +1,117 @@
+"""Read one YAML file safely and keep the node tree, so problems can be reported with line numbers.
+
+Safe means: `yaml.SafeLoader` only (no `!!python/...` tag is ever constructed), no anchors or
+aliases (an alias bomb cannot blow up memory), no duplicate keys (PyYAML would silently keep the
+last one), a size cap, and UTF-8 only. Every refusal is a `Problem` naming the file and line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from .errors import ContentError, Problem
+
+MAX_FILE_BYTES = 1_000_000  # the whole guide is ~60 KB; a megabyte means a mistake, not content
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """SafeLoader that also refuses aliases and duplicate mapping keys."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="anchors and aliases (*name) are not allowed in content files; write the text out",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key; the base class reports it properly
+                break
+            if duplicate:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r} (the earlier value would be silently lost)",
+                    problem_mark=key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path, rel: str) -> tuple[Any, Node | None]:
+    """Return (data, root node) of a YAML file, or raise ContentError with one located problem."""
+
+    def fail(message: str, line: int | None = None) -> ContentError:
+        return ContentError([Problem(rel, line, "", message)])
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise fail(f"file is too large ({len(raw):,} bytes, limit {MAX_FILE_BYTES:,}); split it or remove pasted data")
+    if b"\x00" in raw:
+        raise fail("file contains NUL bytes: it looks binary, not YAML text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise fail(f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8", line) from None
+
+    loader = _StrictSafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise fail(_describe_yaml_error(exc), line) from None
+    except yaml.YAMLError as exc:
+        raise fail(f"YAML error: {exc}") from None
+    except RecursionError:
+        raise fail("nesting is too deep to be content") from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or str(exc)
+    if "constructor for the tag" in problem:
+        tag = problem.split("tag", 1)[1].strip(" '")
+        return f"tag {tag} is not allowed (content is plain data; tags such as !!python/... are refused, never run)"
+    if "'\\t'" in problem:
+        return "a tab character: YAML indents with spaces only; replace the tab with spaces"
+    context = f"{exc.context}: " if exc.context else ""
+    return f"YAML syntax error: {context}{problem}"
+
+
+def line_of(node: Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the value at `loc` (keys and list indexes) in a composed node tree.
+
+    Stops at the deepest node that exists, so a missing field points at its parent entry.
+    """
+    if node is None:
+        return None
+    current = node
+    for step in loc:
+        child = None
+        if isinstance(current, MappingNode):
+            for key_node, value_node in current.value:
+                if key_node.value == step:
+                    child = value_node
+                    break
+        elif isinstance(current, SequenceNode) and isinstance(step, int) and 0 <= step < len(current.value):
+            child = current.value[step]
+        if child is None:
+            break
+        current = child
+    return current.start_mark.line + 1
