@@ -71,7 +71,9 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, Node | None]:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote or bracket is found at the end of the file; where it opened is more useful.
+        at_end = "end of stream" in (exc.problem or "")
+        mark = (exc.context_mark if at_end else None) or exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise fail(_describe_yaml_error(exc), line) from None
     except yaml.YAMLError as exc:
@@ -86,10 +88,12 @@ def read_yaml(path: Path, rel: str) -> tuple[Any, Node | None]:
 def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
     problem = exc.problem or str(exc)
     if "constructor for the tag" in problem:
-        tag = problem.split("tag", 1)[1].strip(" '")
+        tag = problem.split("tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
         return f"tag {tag} is not allowed (content is plain data; tags such as !!python/... are refused, never run)"
     if "'\\t'" in problem:
         return "a tab character: YAML indents with spaces only; replace the tab with spaces"
+    if problem.startswith(("anchors and aliases", "duplicate key")):
+        return problem  # our own refusals, already a full sentence
     context = f"{exc.context}: " if exc.context else ""
     return f"YAML syntax error: {context}{problem}"
 
@@ -102,16 +106,21 @@ def line_of(node: Node | None, loc: tuple[Any, ...]) -> int | None:
     if node is None:
         return None
     current = node
+    line = node.start_mark.line + 1
     for step in loc:
         child = None
         if isinstance(current, MappingNode):
             for key_node, value_node in current.value:
                 if key_node.value == step:
                     child = value_node
+                    # a block value starts on the line after its key; the key's line is where to look
+                    line = key_node.start_mark.line + 1
                     break
         elif isinstance(current, SequenceNode) and isinstance(step, int) and 0 <= step < len(current.value):
             child = current.value[step]
         if child is None:
             break
+        if not isinstance(current, MappingNode):
+            line = child.start_mark.line + 1
         current = child
-    return current.start_mark.line + 1
+    return line
