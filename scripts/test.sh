@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -q && apt-get install -y -q chromium) >/dev/null
+    (apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei) >/dev/null
   else
     echo "note: chromium is missing; run 'sudo apt-get install chromium' or the browser test will skip" >&2
   fi
