@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import ContentError, Problem
 from .models import Correction, Entry, Faq, Materials, Note, Overview, Step, SynonymGroup
+from .models import MATCHING_LISTS, MATCHING_NUMBERS, MatchingSetting
 from .yamlio import line_of, read_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,8 @@ SYNONYMS_FILE = FileSpec("knowledge/synonyms.yaml", "synonyms", SynonymGroup)
 # that `validate` checks them too; each may add a cross-check run on the assembled KB.
 EXTRA_FILES: list[FileSpec] = []
 CROSS_CHECKS: list[Callable[["KnowledgeBase"], list[Problem]]] = []
+MATCHING_FILE = FileSpec("knowledge/matching.yaml", "matching", MatchingSetting)  # the matcher's thresholds
+EXTRA_FILES.append(MATCHING_FILE)
 
 
 @dataclass(frozen=True)
@@ -306,3 +309,23 @@ def _check_synonyms(groups: list[tuple[SynonymGroup, int | None]]) -> list[Probl
                                         f"'{word}' is already in the group of '{owner[key]}'; a word may belong to one group only"))
             owner.setdefault(key, group.canonical)
     return problems
+
+
+def _check_matching(kb: KnowledgeBase) -> list[Problem]:
+    """knowledge/matching.yaml names every setting once, and the score weights add up to 1."""
+    items = kb.sections.get(MATCHING_FILE.key, ())
+    problems, seen = [], set()
+    for item in items:
+        if item.name in seen:
+            problems.append(Problem(MATCHING_FILE.path, None, f"matching[{item.name}]", "is set twice; keep one"))
+        seen.add(item.name)
+    for name in (*MATCHING_NUMBERS, *MATCHING_LISTS):
+        if name not in seen and (kb.root / MATCHING_FILE.path).exists():
+            problems.append(Problem(MATCHING_FILE.path, None, f"matching[{name}]", "is missing (every setting needs a value and a reason)"))
+    weights = [i.value for i in items if i.name.startswith("weight_")]
+    if weights and abs(sum(weights) - 1.0) > 1e-6:
+        problems.append(Problem(MATCHING_FILE.path, None, "matching[weight_*]", f"the score weights must add up to 1, got {sum(weights):g}"))
+    return problems
+
+
+CROSS_CHECKS.append(_check_matching)

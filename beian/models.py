@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -95,3 +95,40 @@ class Correction(Strict):
 class SynonymGroup(Strict):
     canonical: Phrase
     variants: tuple[Phrase, ...] = Field(min_length=1)
+
+
+# --- knowledge/matching.yaml: the matcher's thresholds and weights, each with the reason for its value.
+MATCHING_NUMBERS: dict[str, tuple[float, float]] = {  # name -> allowed range
+    "answer_threshold": (0, 100),
+    "ambiguity_margin": (0, 50),
+    "suggestion_floor": (0, 100),
+    "max_question_chars": (20, 5000),
+    "prefilter_entries": (1, 10_000),
+    "weight_q_cover": (0, 1),
+    "weight_p_cover": (0, 1),
+    "weight_e_cover": (0, 1),
+    "weight_ratio": (0, 1),
+    "weight_partial": (0, 1),
+    "mass_scale": (0.1, 100),
+    "unknown_unit_weight": (0, 5),
+    "frame_weight": (0, 1),
+    "novel_bigram_weight": (0, 5),
+}
+MATCHING_LISTS = ("vague_terms", "frame_words")
+
+
+class MatchingSetting(Strict):
+    name: Literal[tuple(MATCHING_NUMBERS) + MATCHING_LISTS]  # type: ignore[valid-type]
+    value: float | tuple[Phrase, ...]
+    reason: Text
+
+    @model_validator(mode="after")
+    def _value_fits_name(self):
+        if self.name in MATCHING_LISTS:
+            if not isinstance(self.value, tuple):
+                raise ValueError(f"{self.name}: expected a list of words")
+        else:
+            lo, hi = MATCHING_NUMBERS[self.name]
+            if isinstance(self.value, tuple) or not lo <= self.value <= hi:
+                raise ValueError(f"{self.name}: expected a number in {lo:g}..{hi:g}, got {self.value!r}")
+        return self

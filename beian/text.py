@@ -1,0 +1,695 @@
+"""Text normalisation and tokenisation for matching Chinese (and English) questions.
+
+Every phrasing in the knowledge base and every question goes through the same pipeline and comes
+out as a *unit string*: one code point per unit, where a unit is
+
+- a Chinese character's **toneless pinyin syllable** (被/备/倍 → ``bei``): homophone typos from
+  pinyin input (被案, 审合, 多旧, 域明) become identical to the intended word;
+- a Latin **word or number**, lower-cased and lightly stemmed (file/files/filed/filing → ``fil``).
+
+A unit string lets rapidfuzz's C edit distances work on syllables and words (instead of on bytes,
+or on "tokens" split at spaces Chinese does not have), and lets numpy build unigram/bigram
+features for the index in bulk.
+
+The steps, in order:
+
+1. clean: NFKC (full-width → half-width), casefold, traditional → simplified (OpenCC's character
+   table), every punctuation / symbol / control character → a space;
+2. A-not-A questions → the plain verb (能不能 → 能, 需不需要 → 需要, 有没有 → 有);
+3. single-character particles dropped (吗 呢 啊 呀 吧 嘛 …); English stop words dropped;
+4. characters → syllables, words → word codes;
+5. rewrites on units, longest first: synonym variants → their canonical word, colloquial question
+   words → standard ones (啥 → 什么, 为啥 → 为什么), multi-character fillers (请问, 一下) → nothing.
+   Rewriting on units means a homophone typo of a variant is rewritten too (子域明 → 子域名).
+   A variant that would be a single syllable (能 for 能不能) is not rewritten: too ambiguous.
+
+For speed every step runs on one numpy array holding all texts joined by newlines: character
+maps are lookup arrays, rewrites are found by hashing unit windows. 1000× the content (~0.5 M
+phrasings) is tokenised in well under a second; a single question in tens of microseconds.
+`normalize` gives the readable character-level form (for people, tests and debugging).
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MAX_QUESTION_CHARS = 500
+
+# Fillers: politeness, hesitation and sentence-final particles that carry no topic. Removed from
+# both sides. Single characters here are particles that in this domain never belong to a content
+# word; the longer ones are removed as whole words.
+CHINESE_FILLERS: tuple[str, ...] = (
+    "请问一下", "想问一下", "问一下", "请教一下", "请问", "请教", "我想问", "想请问", "想问", "问下",
+    "我想知道", "想知道", "想了解一下", "打扰一下", "打扰了", "麻烦问下", "麻烦问一下", "谢谢你", "谢谢",
+    "多谢", "感谢", "你好", "您好", "在线等", "急急急", "大佬们", "大佬", "各位", "求助", "求解", "一下",
+    "吗", "呢", "啊", "呀", "吧", "嘛", "哦", "啦", "呗", "哈", "噢", "哎", "嗯", "呃", "诶", "喔",
+)
+
+# Colloquial / regional question words → the standard word the content uses. (Domain synonyms
+# live in knowledge/synonyms.yaml and win over these.)
+COLLOQUIAL: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("为什么", ("为啥", "为甚么", "干嘛要", "干吗要", "凭啥", "why")),
+    ("怎么办", ("咋办", "咋整", "怎么整", "肿么办")),
+    ("怎么", ("咋", "怎样", "怎么样", "如何", "肿么", "how")),
+    ("什么", ("啥", "甚么", "神马", "什么样", "哪些", "what")),
+    ("多久", ("多长时间", "要多少天", "多少天", "几天")),
+    ("可以", ("能否", "可否", "可不可以", "能不能")),
+    ("哪里", ("哪儿", "在哪儿", "在哪里", "where")),
+    ("什么时候", ("啥时候", "何时", "多会儿", "when")),
+    ("多少", ("how many", "how much")),
+)
+
+# English words that carry no topic. Question words (what/why/how/when/who/where), negation
+# (not/no/without) and modality that changes the question (must/need) are kept on purpose.
+ENGLISH_STOPWORDS: frozenset[str] = frozenset("""
+a an the is are am was were be been being do does did doing done i me my mine we us our ours you
+your yours it its this that these those to of for on in at by with from as and or but if so then
+there their theirs they them he him his she her can could would should will shall may might have
+has had having get gets got just about into onto please hi hello thanks thank any some also
+really very much many which""".split())
+
+_CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
+
+# Unit codes live in Unicode private-use areas so they never collide with real text.
+_SYLLABLE_BASE = 0xE000  # ~415 toneless syllables
+_RARE_CHAR_BASE = 0xE400  # CJK characters without a pinyin reading, hashed into 2048 codes
+_RARE_CHAR_SLOTS = 2048
+_SPECIAL_BASE = 0xF000  # single characters rewritten as a whole (啥 → 什么): one code each
+_FRAME_BASE = 0xF400  # question frames (什么, 怎么 …): one code each, weighted down by the matcher
+_WORD_BASE = 0xF0000  # Latin words and numbers: planes 15 and 16 …
+_WORD_SLOTS = 0x1FFFE - 2048
+_WORD_HASH_BASE = _WORD_BASE + _WORD_SLOTS  # … and once those are full, hashed into 2048 codes
+_NCODES = 0x110000
+_NL = 10  # texts are joined with "\n"
+_DROP = 0  # unit-table value for "remove" (NUL never survives cleaning: controls become spaces)
+_SPACE = 32
+_P = np.uint64(0x100000001B3)  # FNV prime: multiplier of the polynomial window hash
+
+
+def is_cjk(ch: str) -> bool:
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum() or ("\u00c0" <= ch <= "\u024f" and ch.isalpha())
+
+
+# ----------------------------------------------------------------------------- character maps
+
+@lru_cache(maxsize=1)
+def _t2s() -> dict[int, str]:
+    """Traditional → simplified, one character at a time, from OpenCC's own character table.
+    (OpenCC's pure-Python converter costs ~50 µs a question and far too much for a whole index;
+    phrase-level conversions do not matter for matching: both sides use the same table.)"""
+    table: dict[int, str] = {}
+    try:
+        import opencc
+
+        path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            trad, _, simp = line.partition("\t")
+            if len(trad) == 1 and simp and simp.split()[0] != trad:
+                table[ord(trad)] = simp.split()[0]
+    except (ImportError, OSError):  # pragma: no cover - the dependency is pinned
+        pass
+    return table
+
+
+def _is_separator(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PSZC" and ch != "\n"
+
+
+def _clean_exact(text: str) -> str:
+    """NFKC, casefold, traditional → simplified, punctuation → space, on a whole string."""
+    out = unicodedata.normalize("NFKC", text).casefold().translate(_t2s())
+    return "".join(" " if _is_separator(c) else c for c in out)
+
+
+class _CharMap:
+    """A code point → code point lookup array, filled lazily for the code points actually seen.
+
+    Mapping a joined text through a numpy array is much faster than `str.translate` with a dict;
+    it is what lets 1000× the content be tokenised within the index-build budget."""
+
+    def __init__(self, func):
+        self.func = func  # char -> a str of length 1, or None when not one-to-one ("special")
+        self.lut = np.arange(_NCODES, dtype=np.uint32)
+        self.known = np.zeros(_NCODES, dtype=bool)
+        self.special = np.zeros(_NCODES, dtype=bool)
+        self.lock = threading.Lock()
+
+    def ensure(self, arr: np.ndarray) -> None:
+        todo = arr[~self.known[arr]]
+        if todo.size:
+            with self.lock:
+                for cp in np.unique(todo).tolist():
+                    out = self.func(chr(cp))
+                    if out is None or len(out) != 1:
+                        self.special[cp] = True
+                    else:
+                        self.lut[cp] = ord(out)
+                    self.known[cp] = True
+
+
+def _clean_one(ch: str) -> str | None:
+    if unicodedata.combining(ch) or 0x1100 <= ord(ch) <= 0x11FF:  # composes with a neighbour
+        return None
+    return _clean_exact(ch)
+
+
+_CLEAN = _CharMap(_clean_one)
+
+
+def _clean_array(joined: str) -> np.ndarray:
+    arr = _to_array(joined)
+    _CLEAN.ensure(arr)
+    if _CLEAN.special[arr].any():  # rare: combining marks, ligatures, ㎏ … — do it exactly
+        return _to_array(_clean_exact(joined))
+    return _CLEAN.lut[arr]
+
+
+def _to_array(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _to_str(arr: np.ndarray) -> str:
+    return arr.astype(np.uint32, copy=False).tobytes().decode("utf-32-le")
+
+
+@lru_cache(maxsize=1)
+def _pinyin_dict() -> dict[int, str]:
+    from pypinyin.pinyin_dict import pinyin_dict  # ~0.2 s import: once, and only when needed
+
+    return pinyin_dict
+
+
+def _toneless(reading: str) -> str:
+    decomposed = unicodedata.normalize("NFD", reading).replace("u\u0308", "v")
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# "Fuzzy pinyin", as pinyin input methods offer it: the confusions most people make (and many
+# accents do not distinguish) are folded together, so 后最 (hou zui) still meets 后缀 (hou zhui).
+_FUZZY = ((re.compile(r"^([zcs])h"), r"\1"), (re.compile(r"(?<=[iae])ng$"), "n"))
+FUZZY_PINYIN = True
+
+
+def fold(syl: str) -> str:
+    """zh/z, ch/c, sh/s and -ng/-n folded together: 'zhui' → 'zui', 'ming' → 'min'."""
+    for pattern, repl in _FUZZY:
+        syl = pattern.sub(repl, syl)
+    return syl
+
+
+def syllable(ch: str) -> str | None:
+    """Toneless pinyin of one Chinese character (its first, most common reading): 备 → 'bei'."""
+    reading = _pinyin_dict().get(ord(ch))
+    return _toneless(reading.split(",")[0]) if reading else None
+
+
+def pinyin(text: str) -> list[str]:
+    """Toneless pinyin of each Chinese character in `text` (others dropped): 备案 → ['bei', 'an']."""
+    return [s for ch in clean(text) if is_cjk(ch) and (s := syllable(ch))]
+
+
+class _Syllables:
+    """CJK character → one private-use code per toneless syllable; everything else unchanged."""
+
+    def __init__(self):
+        self.code: dict[str, str] = {}
+        self.name: dict[str, str] = {}
+        self.map = _CharMap(self._one)
+
+    def _one(self, ch: str) -> str:
+        if not is_cjk(ch):
+            return ch
+        syl = syllable(ch)
+        if syl is None:
+            return chr(_RARE_CHAR_BASE + ord(ch) % _RARE_CHAR_SLOTS)
+        if FUZZY_PINYIN:
+            syl = fold(syl)
+        code = self.code.get(syl)
+        if code is None:
+            code = chr(_SYLLABLE_BASE + len(self.code))
+            self.code[syl] = code
+            self.name[code] = syl
+        return code
+
+
+_SYLLABLES = _Syllables()
+_LATIN_LUT = np.zeros(_NCODES, dtype=bool)
+_LATIN_LUT[[ord(c) for c in "abcdefghijklmnopqrstuvwxyz0123456789"]] = True
+_LATIN_LUT[[cp for cp in range(0xC0, 0x250) if chr(cp).isalpha()]] = True
+_CJK_LUT = np.zeros(_NCODES, dtype=bool)
+for _lo, _hi in _CJK_RANGES:
+    _CJK_LUT[_lo:_hi + 1] = True
+_NOT_LUT = np.zeros(_NCODES, dtype=bool)
+_NOT_LUT[[ord("不"), ord("没")]] = True
+
+
+def clean(text: str) -> str:
+    """NFKC, casefold, traditional → simplified, punctuation → spaces, spaces collapsed."""
+    return " ".join(_to_str(_clean_array(" ".join(text.splitlines()))).split())
+
+
+# ------------------------------------------------------------------------------------ stemming
+
+_STEM_RULES = (
+    (re.compile(r"(?<=[a-z]{2})ies$"), "y"),
+    (re.compile(r"(?<=[a-z]{3})sses$"), "ss"),
+    (re.compile(r"(?<=[a-z]{3}[^su])s$"), ""),
+    (re.compile(r"(?<=[a-z]{3})(?:ing|ed)$"), ""),
+    (re.compile(r"(?<=[a-z]{3})e$"), ""),
+)
+
+
+def stem(word: str) -> str:
+    """Light English stemming so file/files/filed/filing and domain/domains meet: a few suffix
+    rules, nothing that needs a dictionary."""
+    for pattern, repl in _STEM_RULES:
+        word = pattern.sub(repl, word)
+    return word
+
+
+# --------------------------------------------------------------------------- array helpers
+
+def _window_hash(arr: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Polynomial hash of arr[s:s+length] for each start s (uint64, wrapping)."""
+    h = np.zeros(starts.shape, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(length):
+            h = h * _P + arr[starts + k].astype(np.uint64)
+    return h
+
+
+_BITMAP_BITS = 20
+_BITMAP = 1 << _BITMAP_BITS
+
+
+def _bitmap_index(h):
+    """Bitmap slot of a window hash: multiply by a 64-bit odd constant first, so the low units
+    reach the top bits that are kept (the polynomial hash alone leaves them to the first unit)."""
+    with np.errstate(over="ignore"):
+        return ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BITMAP_BITS)).astype(np.int64)
+
+
+def _hash_seq(seq: Sequence[int]) -> int:
+    return int(_window_hash(np.asarray(seq, dtype=np.uint32), np.zeros(1, dtype=np.int64), len(seq))[0])
+
+
+def _expand(arr: np.ndarray, pos: np.ndarray, length: np.ndarray, repl_start: np.ndarray,
+            repl_len: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Replace arr[pos:pos+length] by pool[repl_start:repl_start+repl_len] for sorted,
+    non-overlapping (pos, length) pairs, all at once."""
+    n = arr.size
+    if pos.size == 0:
+        return arr
+    diff = np.bincount(pos, minlength=n + 1) - np.bincount(pos + length, minlength=n + 1)
+    keep = np.cumsum(diff[:n]) == 0
+    kept = arr[keep]
+    if not repl_len.any():
+        return kept
+    at = np.cumsum(keep)[pos] - keep[pos]  # where each replacement goes in `kept`
+    take = np.repeat(repl_start, repl_len) + (np.arange(int(repl_len.sum())) - np.repeat(np.cumsum(repl_len) - repl_len, repl_len))
+    return np.insert(kept, np.repeat(at, repl_len), pool[take].astype(arr.dtype))
+
+
+class _Rewriter:
+    """Literal rewrites on unit arrays: {pattern units: replacement units}, longest match first at
+    each position, scanning left to right (what a longest-first regex alternation would do)."""
+
+    def __init__(self, table: dict[tuple[int, ...], tuple[int, ...]]):
+        self.table = {k: v for k, v in table.items() if k}
+        pool: list[int] = []
+        starts, lens = [], []
+        self.single = np.full(_NCODES, -1, dtype=np.int64)  # length-1 patterns: code -> repl id
+        by_len: dict[int, dict[int, int]] = {}
+        self.repl: list[tuple[int, ...]] = []
+        for rid, (pat, rep) in enumerate(sorted(self.table.items())):
+            self.repl.append(rep)
+            starts.append(len(pool))
+            lens.append(len(rep))
+            pool.extend(rep)
+            if len(pat) == 1:
+                self.single[pat[0]] = rid
+            else:
+                by_len.setdefault(len(pat), {})[_hash_seq(pat)] = rid
+        self.pool = np.asarray(pool, dtype=np.uint32)
+        self.repl_start = np.asarray(starts, dtype=np.int64)
+        self.repl_len = np.asarray(lens, dtype=np.int64)
+        self.lengths = sorted(by_len, reverse=True)
+        self.keys = {L: np.array(sorted(d), dtype=np.uint64) for L, d in by_len.items()}
+        self.ids = {L: np.array([d[k] for k in sorted(d)], dtype=np.int64) for L, d in by_len.items()}
+        # Prefilters: units that begin a pattern; per length L, bitmaps of the hashes of whole
+        # patterns of length L and of length-L prefixes of longer patterns. A candidate position
+        # is extended one unit at a time only while it is still the prefix of some pattern.
+        self.first = np.zeros(_NCODES, dtype=bool)
+        self.full_bits: dict[int, np.ndarray] = {}
+        self.prefix_bits: dict[int, np.ndarray] = {}
+        for pat in self.table:
+            if len(pat) > 1:
+                self.first[pat[0]] = True
+                for L in range(2, len(pat) + 1):
+                    h = _hash_seq(pat[:L])
+                    bits = self.full_bits if L == len(pat) else self.prefix_bits
+                    bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(h))] = True
+
+    def __call__(self, arr: np.ndarray) -> np.ndarray:
+        n = arr.size
+        if n == 0 or not self.table:
+            return arr
+        cand_pos, cand_len, cand_id = [], [], []
+        single = self.single[arr]
+        p1 = np.flatnonzero(single >= 0)
+        cand_pos.append(p1)
+        cand_len.append(np.ones(p1.size, dtype=np.int64))
+        cand_id.append(single[p1])
+        if self.lengths and n > 1:
+            s = np.flatnonzero(self.first[arr[:-1]])
+            h = arr[s].astype(np.uint64)
+            with np.errstate(over="ignore"):
+                for L in range(2, self.lengths[0] + 1):
+                    s = s[s + L <= n] if s.size and s[-1] + L > n else s
+                    h = h[:s.size]
+                    if s.size == 0:
+                        break
+                    h = h * _P + arr[s + (L - 1)].astype(np.uint64)
+                    idx = _bitmap_index(h)
+                    full = self.full_bits.get(L)
+                    if full is not None:
+                        maybe = np.flatnonzero(full[idx])
+                        if maybe.size:
+                            keys = self.keys[L]
+                            where = np.minimum(np.searchsorted(keys, h[maybe]), keys.size - 1)
+                            hit = keys[where] == h[maybe]
+                            cand_pos.append(s[maybe[hit]])
+                            cand_len.append(np.full(int(hit.sum()), L, dtype=np.int64))
+                            cand_id.append(self.ids[L][where[hit]])
+                    prefix = self.prefix_bits.get(L)
+                    if prefix is None:
+                        break
+                    keep = prefix[idx]
+                    s, h = s[keep], h[keep]
+        pos = np.concatenate(cand_pos)
+        if pos.size == 0:
+            return arr
+        length = np.concatenate(cand_len)
+        rid = np.concatenate(cand_id)
+        order = np.lexsort((-length, pos))  # by position, longest first
+        pos, length, rid = pos[order], length[order], rid[order]
+        first = np.ones(pos.size, dtype=bool)
+        first[1:] = pos[1:] != pos[:-1]
+        pos, length, rid = pos[first], length[first], rid[first]
+        end = pos + length
+        prev_end = np.maximum.accumulate(end)
+        clash = np.zeros(pos.size, dtype=bool)
+        clash[1:] = pos[1:] < prev_end[:-1]
+        if clash.any():  # overlapping matches: resolve left to right, only inside overlapping runs
+            cluster = np.cumsum(~clash)
+            involved = np.bincount(cluster)[cluster] > 1
+            keep = np.ones(pos.size, dtype=bool)
+            last_end = -1
+            for i in np.flatnonzero(involved).tolist():
+                if pos[i] < last_end:
+                    keep[i] = False
+                else:
+                    last_end = int(end[i])
+            pos, length, rid = pos[keep], length[keep], rid[keep]
+        return _expand(arr, pos, length, self.repl_start[rid], self.repl_len[rid], self.pool)
+
+
+# --------------------------------------------------------------------------------- normaliser
+
+class Normalizer:
+    """Normalises and tokenises text the same way for the index and for questions.
+
+    `synonyms` is a sequence of (canonical, variants): every variant is rewritten to its canonical
+    word (longest first, on units, so homophone typos of a variant are rewritten too).
+    """
+
+    def __init__(self, synonyms: Sequence[tuple[str, Sequence[str]]] = (), *,
+                 fillers: Sequence[str] = CHINESE_FILLERS,
+                 colloquial: Sequence[tuple[str, Sequence[str]]] = COLLOQUIAL,
+                 stopwords: Iterable[str] = ENGLISH_STOPWORDS,
+                 frames: Sequence[str] = ()):
+        self._lock = threading.Lock()
+        self._lut = np.zeros(_NCODES, dtype=np.uint32)  # raw code point → unit (see _units_joined)
+        self._lut_known = np.zeros(_NCODES, dtype=bool)
+        self._lut_special = np.zeros(_NCODES, dtype=bool)
+        self._stop = frozenset(clean(w) for w in stopwords if clean(w))
+        # (sorted hashes of the words seen so far, their unit or -1 for a stop word)
+        self._words_table = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
+        self._stem_code: dict[str, int] = {}
+        self._unit_name: dict[int, str] = {}
+        fillers = [clean(f) for f in fillers]
+        self._drop = np.zeros(_NCODES, dtype=bool)  # single-character particles
+        self._drop[[ord(f) for f in fillers if len(f) == 1]] = True
+        pairs: dict[str, str] = {}  # cleaned variant → cleaned canonical
+        for canonical, variants in colloquial:
+            for v in variants:
+                pairs.setdefault(clean(v), clean(canonical))
+        self.synonyms: dict[str, str] = {}
+        canonicals: list[str] = []
+        for canonical, variants in synonyms:
+            c = clean(canonical)
+            canonicals.append(c)
+            for v in variants:
+                v = clean(v)
+                if v and v != c:
+                    self.synonyms[v] = c
+                    pairs[v] = c  # domain synonyms win over colloquial ones
+        # Single Chinese characters rewritten as a whole (啥 → 什么) get a code of their own, so
+        # that the homophones of 啥 (沙, 傻 …) are left alone.
+        self._special = np.arange(_NCODES, dtype=np.uint32)
+        singles = sorted(v for v in pairs if len(v) == 1 and is_cjk(v))
+        for i, ch in enumerate(singles):
+            self._special[ord(ch)] = _SPECIAL_BASE + i
+        self._rewrite = _Rewriter({})
+        table: dict[tuple[int, ...], tuple[int, ...]] = {}
+        multi = [f for f in fillers if len(f) > 1]
+        sources = [*pairs, *canonicals, *multi]
+        targets = [*pairs.values(), *canonicals, *([""] * len(multi))]
+        units = self._units_arrays(sources + targets, rewrite=False)
+        src_units, tgt_units = units[:len(sources)], units[len(sources):]
+        for su, tu in zip(src_units, tgt_units):
+            su, tu = tuple(su.tolist()), tuple(tu.tolist())
+            # A variant that becomes one syllable (能不能 → 能) would rewrite every homophone of it
+            # (功能, 可能 …): too ambiguous, skipped. One Latin word or one special character is exact.
+            if not su or (len(su) == 1 and su[0] < _SPECIAL_BASE):
+                continue
+            table.setdefault(su, tu)
+        # Question frames (什么, 怎么, 意思 …): each becomes one code of its own, so the matcher can
+        # give it a small weight. Only words of two or more characters: a single character would
+        # swallow its homophones (是 → shi would take 实名's 实 with it).
+        frames = sorted({clean(f) for f in frames if len(clean(f)) > 1 or clean(f).isascii()})
+        frame_units = self._units_arrays(frames, rewrite=False) if frames else []
+        frame_table = {}
+        self.frame_codes: frozenset[int] = frozenset(_FRAME_BASE + i for i in range(len(frames)))
+        for i, fu in enumerate(frame_units):
+            fu = tuple(fu.tolist())
+            if fu:
+                frame_table.setdefault(fu, (_FRAME_BASE + i,))
+        if frame_table:  # rewrite targets (什么 for 啥) into frame codes too: one pass does both
+            frame_rw = _Rewriter(frame_table)
+            table = {p: tuple(frame_rw(np.asarray(r, dtype=np.uint32)).tolist()) if r else r for p, r in table.items()}
+            for p, r in frame_table.items():
+                table.setdefault(p, r)
+        # A canonical word maps to itself where that protects it: scanning left to right, longest
+        # first, 子域名备案 must be read as 子域名 + 备案, not as 子 + the variant 域名备案. Only needed
+        # when a rewriting pattern lies inside the canonical word or starts inside it and runs on;
+        # identity entries that protect nothing would only cost time (备案 is everywhere).
+        changing = [p for p, r in table.items() if p != r]
+        table = {p: r for p, r in table.items() if p != r or any(_overlaps(p, q) for q in changing)}
+        self._rewrite = _Rewriter(table)
+        self._frame_names = {_FRAME_BASE + i: f for i, f in enumerate(frames)}
+
+    # ----------------------------------------------------------------------------- units
+    def units(self, text: str) -> str:
+        """The unit string of a raw text (see the module docstring)."""
+        return self.units_many([text])[0]
+
+    def units_many(self, texts: Sequence[str]) -> list[str]:
+        """`units` for many texts at once (one pass of each step over all of them)."""
+        if not texts:
+            return []
+        joined = self._units_joined(texts, rewrite=True)
+        return _to_str(joined).split("\n")
+
+    def units_array(self, texts: Sequence[str], workers: int = 0) -> np.ndarray:
+        """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index.
+        Big inputs are cut in chunks tokenised on `workers` threads (numpy releases the GIL)."""
+        if not texts:
+            return np.zeros(0, dtype=np.uint32)
+        workers = workers or min(4, os.cpu_count() or 1)
+        if workers < 2 or len(texts) < 20_000:
+            return self._units_joined(texts, rewrite=True)
+        from concurrent.futures import ThreadPoolExecutor
+
+        step = -(-len(texts) // workers)
+        chunks = [texts[i:i + step] for i in range(0, len(texts), step)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda c: self._units_joined(c, rewrite=True), chunks))
+        nl = np.array([_NL], dtype=np.uint32)
+        return np.concatenate([x for part in parts for x in (part, nl)][:-1])
+
+    def _units_arrays(self, texts: Sequence[str], rewrite: bool) -> list[np.ndarray]:
+        joined = self._units_joined(texts, rewrite=rewrite)
+        cuts = np.flatnonzero(joined == _NL).tolist()
+        return [joined[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, joined.size])]
+
+    def _units_joined(self, texts: Sequence[str], rewrite: bool) -> np.ndarray:
+        joined = "\n".join(texts)
+        if joined.count("\n") != len(texts) - 1:  # a text holding its own line breaks
+            joined = "\n".join(" ".join(t.splitlines()) for t in texts)
+        arr = _a_not_a(_to_array(joined))
+        self._ensure(arr)
+        if self._lut_special[arr].any():  # rare: combining marks, ligatures, ㎏ …: clean exactly first
+            arr = _a_not_a(_to_array(_clean_exact(_to_str(arr))))
+            self._ensure(arr)
+        # One lookup does clean (NFKC, case, traditional → simplified, punctuation → space),
+        # particle dropping and character → syllable; Latin letters stay letters for `_words`.
+        arr = self._lut[arr]
+        arr = arr[arr != _DROP]
+        arr = self._words(arr)
+        arr = arr[arr != _SPACE]
+        if rewrite:
+            arr = self._rewrite(arr)
+        return arr.astype(np.uint32, copy=False)  # texts' units, separated by "\n"
+
+    def _ensure(self, arr: np.ndarray) -> None:
+        """Fill the per-normaliser lookup table for the code points of `arr` not seen before."""
+        todo = arr[~self._lut_known[arr]]
+        if not todo.size:
+            return
+        with self._lock:
+            for cp in np.unique(todo).tolist():
+                ch = chr(cp)
+                out = None if unicodedata.combining(ch) or 0x1100 <= cp <= 0x11FF else _clean_exact(ch)
+                if out is None or len(out) != 1:
+                    self._lut_special[cp] = True
+                    self._lut[cp] = _SPACE
+                elif self._drop[ord(out)]:
+                    self._lut[cp] = _DROP
+                elif self._special[ord(out)] != ord(out):
+                    self._lut[cp] = self._special[ord(out)]
+                else:
+                    self._lut[cp] = ord(_SYLLABLES._one(out))
+                self._lut_known[cp] = True
+
+    def _words(self, arr: np.ndarray) -> np.ndarray:
+        """Each run of Latin letters/digits → one word unit (or nothing, for a stop word)."""
+        latin = _LATIN_LUT[arr]
+        if not latin.any():
+            return arr
+        edge = np.diff(np.concatenate(([False], latin, [False])).astype(np.int8))
+        starts = np.flatnonzero(edge == 1)
+        ends = np.flatnonzero(edge == -1)
+        lens = ends - starts
+        at = np.flatnonzero(latin)
+        offset = at - np.repeat(starts, lens)  # position of each letter within its word
+        with np.errstate(over="ignore"):
+            weights = np.cumprod(np.concatenate(([np.uint64(1)], np.full(int(lens.max()) - 1, _P, dtype=np.uint64))))
+            h = np.add.reduceat((arr[at].astype(np.uint64) + np.uint64(1)) * weights[offset], np.cumsum(lens) - lens)
+        units = self._lookup_words(h, arr, starts, ends)
+        keep_unit = units >= 0
+        out = arr.copy()
+        out[starts[keep_unit]] = units[keep_unit]
+        drop = latin.copy()
+        drop[starts[keep_unit]] = False
+        return out[~drop]
+
+    def _lookup_words(self, h: np.ndarray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        known, units = self._words_table  # one tuple, swapped whole: safe to read from threads
+        where = np.minimum(np.searchsorted(known, h), max(known.size - 1, 0))
+        found = (known[where] == h) if known.size else np.zeros(h.size, dtype=bool)
+        if found.all():
+            return units[where]
+        new_h, first = np.unique(h[~found], return_index=True)
+        idx = np.flatnonzero(~found)[first]
+        with self._lock:
+            new_units = [self._word_code(_to_str(arr[starts[i]:ends[i]])) for i in idx.tolist()]
+            known, units = self._words_table
+            hashes = np.concatenate([known, new_h])
+            order = np.argsort(hashes, kind="stable")
+            self._words_table = (hashes[order], np.concatenate([units, np.array(new_units, dtype=np.int64)])[order])
+        known, units = self._words_table
+        return units[np.searchsorted(known, h)]
+
+    def _word_code(self, word: str) -> int:
+        if word in self._stop:
+            return -1
+        stemmed = stem(word)
+        code = self._stem_code.get(stemmed)
+        if code is None:
+            if len(self._stem_code) < _WORD_SLOTS:  # bounded memory whatever users type
+                code = _WORD_BASE + len(self._stem_code)
+                self._stem_code[stemmed] = code
+                self._unit_name[code] = stemmed
+            else:
+                code = _WORD_HASH_BASE + hash(stemmed) % 2048
+        return code
+
+    # -------------------------------------------------------------------- readable forms
+    def normalize(self, text: str) -> str:
+        """The question as the matcher reads it, in characters: cleaned, A-not-A collapsed,
+        particles and English stop words removed (rewrites happen on units; see `tokens`)."""
+        arr = _a_not_a(_clean_array(" ".join(text.splitlines())))
+        out = _to_str(arr[~self._drop[arr]])
+        words = [w for w in re.split(r"([a-z0-9\u00c0-\u024f]+)", out)]
+        words[1::2] = ["" if w in self._stop else w for w in words[1::2]]
+        return " ".join("".join(words).split())
+
+    def describe(self, units: str) -> list[str]:
+        """Readable names of a unit string: syllables and (stemmed) words."""
+        special = {int(self._special[cp]): chr(cp) for cp in np.flatnonzero(self._special != np.arange(_NCODES))}
+        return [_SYLLABLES.name.get(u) or self._unit_name.get(ord(u)) or special.get(ord(u))
+                or (f"<{self._frame_names[ord(u)]}>" if ord(u) in self._frame_names else u) for u in units]
+
+    def tokens(self, text: str) -> list[str]:
+        """`text` as the matcher sees it: ['zi', 'yu', 'ming', 'bei', 'an'] for 子域名备案."""
+        return self.describe(self.units(text))
+
+
+def _contains(seq: tuple[int, ...], sub: tuple[int, ...]) -> bool:
+    return any(seq[i:i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
+
+
+def _overlaps(word: tuple[int, ...], pattern: tuple[int, ...]) -> bool:
+    """Would `pattern` take units of `word` when read from inside it: as a part of it, or starting
+    inside it and running on past its end?"""
+    if len(pattern) < len(word) and _contains(word, pattern):
+        return True
+    return any(word[i:] == pattern[:len(word) - i] for i in range(1, len(word)) if len(word) - i < len(pattern))
+
+
+def _a_not_a(arr: np.ndarray) -> np.ndarray:
+    """能不能 → 能, 需不需要 → 需要, 有没有 → 有: drop 不X / 没X right after a Chinese character X."""
+    if arr.size < 3:
+        return arr
+    mid = np.flatnonzero(_NOT_LUT[arr[1:-1]]) + 1
+    if mid.size == 0:
+        return arr
+    ok = (arr[mid - 1] == arr[mid + 1]) & _CJK_LUT[arr[mid - 1]]
+    mid = mid[ok]
+    if mid.size == 0:
+        return arr
+    keep = np.ones(arr.size, dtype=bool)
+    keep[mid] = False
+    keep[mid + 1] = False
+    return arr[keep]
+
+
+def cut(text: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, bool]:
+    """`text` stripped and cut to `limit` characters; whether it was cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text, False
+    return text[:limit], True
