@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import random
 import re
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -13,7 +13,7 @@ from .kb import load_kb
 
 
 def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+    _write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
 
 
 def cmd_validate(args) -> int:
@@ -44,12 +44,13 @@ def cmd_check(args) -> int:
     if args.json:
         _print_json(verdict.to_json())
     else:
-        print(format_verdict(verdict))
+        _write(format_verdict(verdict) + "\n")
     return 0
 
 
 def _write(text: str) -> None:
-    """UTF-8 to stdout whatever the locale says (answers are Chinese)."""
+    """UTF-8 to stdout whatever the locale says (answers are Chinese): an ASCII or Latin-1 locale
+    must not turn an answer into a UnicodeEncodeError traceback."""
     out = getattr(sys.stdout, "buffer", None)
     if out is None:
         sys.stdout.write(text)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .domains import ParsedDomain, parent_suffixes, parse_host, public_suffix_of
+from .domains import _show as _shown  # user text in a message: printable (no ANSI, no newline), short
 from .eligibility_model import FACTS, PLACEHOLDERS, VERDICTS, Industry, Rule, SuffixRecord, strongest, weakest
 from .errors import InputError, Problem
 from .kb import CROSS_CHECKS, EXTRA_FILES, FileSpec, KnowledgeBase, load_kb
@@ -228,7 +229,7 @@ def find_industry(kb: KnowledgeBase, name: str | None) -> Industry | None:
         if wanted.lower() == ind.key or wanted in (ind.name, ind.name.split("（")[0]):
             return ind
     keys = ", ".join((*(i.key for i in industries(kb)), NO_INDUSTRY))
-    raise InputError(f"未知的行业 “{wanted[:40]}”（--industry）：可选 {keys} (unknown industry key)")
+    raise InputError(f"未知的行业 “{_shown(wanted)}”（--industry）：可选 {keys} (unknown industry key)")
 
 
 def suffix_record(kb: KnowledgeBase, suffix: str) -> SuffixRecord | None:

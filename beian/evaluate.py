@@ -166,14 +166,26 @@ class _ThresholdPeer:
             return Prediction(ranked[0][0], top)
         return Prediction(None, top)
 
-    def calibrate(self, dev: Sequence[Question], grid: Sequence[float]) -> float:
-        """The cutoff maximising accuracy on the development data (answer right, or decline OOS)."""
+    def calibrate(self, dev: Sequence[Question], grid: Sequence[float], rule: str = "accuracy") -> float:
+        """Choose the cutoff on the development data, by one of two rules:
+        "accuracy": the cutoff maximising accuracy (answer right, or decline out-of-scope);
+        "decline95": ours — the smallest cutoff declining ≥95% of the out-of-scope questions."""
         best = [(self.scored(q)[:1] or [(None, float("-inf"))])[0] for q in dev]
+        n_out = sum(q.expect is None for q in dev) or 1
         scores = []
         for c in grid:
             ok = sum((e == q.expect and s >= c) if q.expect else not (e is not None and s >= c)
                      for q, (e, s) in zip(dev, best))
+            declined = sum(not (e is not None and s >= c) for q, (e, s) in zip(dev, best) if q.expect is None)
+            if rule == "decline95":
+                if declined >= 0.95 * n_out:
+                    self.cutoff = c
+                    return c
+                continue
             scores.append((ok, -c))
+        if rule == "decline95":
+            self.cutoff = grid[-1]
+            return self.cutoff
         ok, neg_c = max(scores)
         self.cutoff = -neg_c
         return self.cutoff
@@ -267,6 +279,29 @@ def format_report(report: Report, *, misses: bool = True, title: str | None = No
     return "\n".join(lines)
 
 
+def threshold_sweep(matcher: Matcher, questions: Sequence[Question], thresholds: Sequence[float]) -> list[tuple[float, float, float]]:
+    """(threshold, top-1 in scope %, out-of-scope declined %) for each answer threshold, the
+    other rules (empty, too vague, ambiguity margin) as configured."""
+    tops = []
+    for q in questions:
+        query = matcher._query(q.q)
+        ranked = [] if not query.units or query.vague else matcher._rank_units(
+            query.units, 2, () if q.exclude_row is None else (q.exclude_row,))
+        if not ranked:
+            tops.append((q, None, 0.0, 0.0))
+            continue
+        gap = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
+        tops.append((q, matcher.entries[ranked[0].index].id, ranked[0].score, gap))
+    n_in = sum(q.expect is not None for q in questions) or 1
+    n_out = sum(q.expect is None for q in questions) or 1
+    out = []
+    for t in thresholds:
+        answered = [(q, top if (top and s >= t and g >= matcher.settings.ambiguity_margin) else None) for q, top, s, g in tops]
+        out.append((t, 100.0 * sum(a == q.expect for q, a in answered if q.expect) / n_in,
+                    100.0 * sum(a is None for q, a in answered if not q.expect) / n_out))
+    return out
+
+
 def evaluate(kb: KnowledgeBase, path: Path | None, *, loo: bool = False, peers: bool = True,
              out: Callable[[str], None] = print) -> dict[str, Report]:
     matcher = Matcher.build(kb)
@@ -276,21 +311,39 @@ def evaluate(kb: KnowledgeBase, path: Path | None, *, loo: bool = False, peers: 
     out(f"evaluating on {label}: {len(questions)} questions "
         f"({sum(q.expect is not None for q in questions)} in scope, {sum(q.expect is None for q in questions)} out of scope)")
     reports = {"ours": run(OwnPeer(matcher), questions)}
-    out(format_report(reports["ours"], title=f"ours (beian.matcher; thresholds from knowledge/matching.yaml)"))
-    if peers:
-        for cls, grid in ((NaivePeer, range(0, 101)), (BM25Peer, [x / 4 for x in range(0, 121)])):
-            peer = cls(matcher)
-            cutoff = peer.calibrate(dev, list(grid))
-            reports[peer.name] = rep = run(peer, questions)
-            out("")
-            out(format_report(rep, title=f"peer: {peer.name}, cutoff {cutoff:g} (best on development data)"))
+    out(format_report(reports["ours"], title="ours (beian.matcher; thresholds from knowledge/matching.yaml)"))
+    if loo:
         out("")
-        best_peer = max((r for k, r in reports.items() if k != "ours"), key=lambda r: r.top1())
+        out(f"answer_threshold sweep on this data (now {matcher.settings.answer_threshold:g}; "
+            f"ambiguity_margin {matcher.settings.ambiguity_margin:g}):")
+        out("  threshold  top-1 in scope  out-of-scope declined")
+        for t, top1, declined in threshold_sweep(matcher, questions, [float(x) for x in range(40, 71)]):
+            mark = "  <- now" if abs(t - matcher.settings.answer_threshold) < 1e-9 else ""
+            out(f"  {t:9.1f}  {top1:13.1f}%  {declined:20.1f}%{mark}")
+    if peers:
+        rules = (("accuracy", "cutoff with the best accuracy on development data"),
+                 ("decline95", "cutoff chosen like ours: ≥95% of development out-of-scope declined"))
+        for cls, grid in ((NaivePeer, range(0, 101)), (BM25Peer, [x / 4 for x in range(0, 161)])):
+            peer = cls(matcher)
+            for rule, how in rules:
+                cutoff = peer.calibrate(dev, list(grid), rule)
+                key = f"{peer.name} [{rule}]"
+                reports[key] = rep = run(peer, questions)
+                rep.name = key
+                out("")
+                out(format_report(rep, title=f"peer: {peer.name}, cutoff {cutoff:g} ({how})"))
+        out("")
         ours = reports["ours"]
+        peers_ = [r for k, r in reports.items() if k != "ours"]
+        best_peer = max(peers_, key=lambda r: r.top1())
         out("== summary ==")
-        out(f"{'':<56} {'top-1':>7} {'top-3':>7} {'OOS declined':>13} {'wrong':>6}")
+        out(f"{'':<66} {'top-1':>7} {'top-3':>7} {'OOS declined':>13} {'wrong':>6}")
         for r in reports.values():
-            out(f"{r.name[:56]:<56} {r.top1():6.1f}% {r.top3():6.1f}% {r.declined_oos():12.1f}% {r.wrong_answers():>6}")
-        out(f"ours vs better peer ({best_peer.name.split(' (')[0]}): top-1 {ours.top1() - best_peer.top1():+.1f} points, "
-            f"out-of-scope declined {ours.declined_oos() - best_peer.declined_oos():+.1f} points")
+            out(f"{r.name[:66]:<66} {r.top1():6.1f}% {r.top3():6.1f}% {r.declined_oos():12.1f}% {r.wrong_answers():>6}")
+        out(f"ours vs the peer with the best top-1 ({best_peer.name}): top-1 {ours.top1() - best_peer.top1():+.1f} points, "
+            f"out-of-scope declined {ours.declined_oos() - best_peer.declined_oos():+.1f} points, "
+            f"overall accuracy {ours.accuracy() - best_peer.accuracy():+.1f} points")
+        same_rule = [r for r in peers_ if r.name.endswith("[decline95]")]
+        best_same = max(same_rule, key=lambda r: r.top1())
+        out(f"ours vs the best peer under our own cutoff rule ({best_same.name}): top-1 {ours.top1() - best_same.top1():+.1f} points")
     return reports

@@ -107,6 +107,12 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
+def _storable(question: object) -> str:
+    """What we keep of a question: at most MAX_QUESTION_CHARS, valid UTF-8 (a lone surrogate, which
+    SQLite cannot store, becomes "?")."""
+    return str(question)[:MAX_QUESTION_CHARS].encode("utf-8", "replace").decode("utf-8")
+
+
 class FeedbackLog:
     """The log at one path. Cheap to create; the file and schema are made on first use."""
 
@@ -193,7 +199,7 @@ class FeedbackLog:
             cur = conn.execute(
                 "INSERT INTO questions (asked_at, question, answered, entry_id, score, reason,"
                 " suggestion, origin, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_now(), str(question)[:MAX_QUESTION_CHARS], int(bool(answered)), entry_id,
+                (_now(), _storable(question), int(bool(answered)), entry_id,
                  float(score), reason or "", suggestion, origin or "", session or ""),
             )
             return int(cur.lastrowid)

@@ -4,33 +4,37 @@
     m = Matcher.build(kb)
     m.ask("二级域名要单独备案吗") -> Answer(answered=True, id="faq-subdomain-separate-filing", …)
 
-How a question is matched (see docs/MATCHING.md for the measurements behind each choice):
+How a question is matched (docs/MATCHING.md has the measurements behind each choice):
 
-1. Tokenise (beian/text.py): every phrasing of every entry and the question become *unit strings*:
-   one unit per toneless pinyin syllable or per (stemmed) Latin word, synonyms rewritten to their
-   canonical word, fillers removed. Homophone typos (被案 → 备案) disappear here.
-2. Candidates: an inverted index from unit → entries (built with one radix sort, so 1000× the
-   content indexes in well under a second) scores entries by the idf-weighted units they share
-   with the question; the best `prefilter_entries` go on. At 1× that is every entry.
-3. Re-rank every phrasing of the candidates on four measures, all 0..1:
-   - q_cover: how much of the question (idf-weighted units and unit bigrams) the phrasing covers;
-   - p_cover: how much of the phrasing the question covers;
-   - e_cover: how much of the question the entry's phrasings cover together (long questions
-     touch several phrasings of the right entry);
-   - ratio: rapidfuzz `fuzz.ratio` on the unit strings — an edit distance counted in syllables
-     and words, which tolerates the odd wrong or missing character in order.
-   The phrasing's score is their weighted sum (weights in knowledge/matching.yaml); an entry's
-   score is its best phrasing's. Scores are 0..100.
-4. Decide: nothing left after normalisation → "empty"; only vague words (备案, 阿里云, 域名 …) →
+1. Tokenise (beian/text.py): every phrasing of every entry, and the question, become *unit
+   strings*: one unit per toneless pinyin syllable (fuzzy: zh=z, -ng=-n) or per stemmed Latin
+   word, synonyms rewritten to their canonical word, fillers dropped, question frames (什么, 怎么)
+   made single low-weight units. Homophone typos (被案 → 备案) disappear here.
+2. Candidates: an inverted index unit → entries (one radix sort builds it; 1000× the content in
+   about a second) scores entries by the idf-weighted units they share with the question; the
+   best `prefilter_entries` go on. At 1× that is every entry.
+3. Re-rank every phrasing of the candidates, measures all 0..1 (idf weights over entries; a
+   bigram weighs the mean of its units, a bigram never seen in the content weighs like an
+   unknown unit):
+   - q_cover: share of the question's units and bigrams found in the phrasing;
+   - p_cover: share of the phrasing found in the question;
+   - e_cover: share of the question found anywhere in the entry's phrasings together;
+   - ratio / partial: rapidfuzz `fuzz.ratio` / `fuzz.partial_ratio` on the unit strings — edit
+     distances counted in syllables and words (Chinese has no spaces for token scorers).
+   Phrasing score = weighted sum, or, if higher, 1 − exp(−matched bigram mass / mass_scale):
+   a long question covers little of itself but matches much of the right entry. An entry
+   scores its best phrasing's score, 0..100.
+4. Decide: nothing left after normalisation → "empty"; only vague words (备案, 阿里云 …) →
    "too_vague"; best score under `answer_threshold` → "low_score"; best two entries within
-   `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…); otherwise answer.
+   `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…); otherwise answered.
+   Declined answers still carry the best suggestions (score ≥ `suggestion_floor`).
 """
 from __future__ import annotations
 
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -42,15 +46,16 @@ from .text import MAX_QUESTION_CHARS, Normalizer, cut
 
 _NL = 10
 _NCODES = 0x110000
+_EAGER_DECODE_UNITS = 2_000_000
 
 
 @dataclass(frozen=True)
 class MatchSettings:
     """The matcher's thresholds and weights; the values (and why) live in knowledge/matching.yaml."""
 
-    answer_threshold: float = 55.0
-    ambiguity_margin: float = 3.0
-    suggestion_floor: float = 20.0
+    answer_threshold: float = 52.0
+    ambiguity_margin: float = 2.0
+    suggestion_floor: float = 25.0
     max_question_chars: int = MAX_QUESTION_CHARS
     prefilter_entries: int = 60
     weight_q_cover: float = 0.175
@@ -59,6 +64,9 @@ class MatchSettings:
     weight_ratio: float = 0.215
     weight_partial: float = 0.13
     mass_scale: float = 8.0
+    unigram_share_q: float = 0.0
+    unigram_share_p: float = 0.5
+    unigram_share_e: float = 0.25
     unknown_unit_weight: float = 1.0
     frame_weight: float = 0.3
     novel_bigram_weight: float = 1.0
@@ -98,7 +106,7 @@ class _Query:
 
 
 class Matcher:
-    """Immutable after build; `ask` is thread-safe (the normaliser's word table is locked)."""
+    """Immutable after build; `ask` is thread-safe (the normaliser's lazily filled tables are locked)."""
 
     def __init__(self, kb: KnowledgeBase, entries: Sequence[Entry], settings: MatchSettings,
                  normalizer: Normalizer, units: np.ndarray, row_entry: np.ndarray, row_text: list[str],
@@ -168,7 +176,10 @@ class Matcher:
         self._row_end = np.concatenate((cuts, [n])).astype(np.int64)
         n_rows = self._row_start.size
         self._row_entry = row_entry
-        self._rows_units = _decode(units).split("\n")
+        # Unit strings of the rows, for rapidfuzz: decoded up front for a normal-sized KB, per
+        # question for the candidate rows of a huge one (saves time and memory at build).
+        self._units = units
+        self._rows_units = _decode(units).split("\n") if n < _EAGER_DECODE_UNITS else None
         # Entry → its rows (rows are contiguous per entry).
         self._entry_row_start = np.searchsorted(row_entry, np.arange(n_entries), side="left")
         self._entry_row_end = np.searchsorted(row_entry, np.arange(n_entries), side="right")
@@ -184,17 +195,18 @@ class Matcher:
         self._pos_uid = lut[units]  # unit id at every position, -1 at row separators
         uid = self._pos_uid[~sep]
         lens = self._row_end - self._row_start
-        row_of = np.repeat(np.arange(n_rows, dtype=np.int32), lens)
+        entry_of = np.repeat(row_entry.astype(np.int32), lens)  # entry of every unit position
         # One stable sort by unit id (a radix sort: ids fit in 16 bits) lists, per unit, its
         # positions in entry order: the postings and the document frequencies at once.
-        key = uid.astype(np.uint16) if vocab.size <= 0xFFFF else uid
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(uid.astype(np.uint16) if vocab.size <= 0xFFFF else uid, kind="stable")
+        entry_s = entry_of[order]
         counts = np.bincount(uid, minlength=vocab.size)
-        uid_s = np.repeat(np.arange(vocab.size, dtype=np.int32), counts)
-        entry_s = row_entry.astype(np.int32)[row_of[order]]
+        starts = np.cumsum(counts) - counts
         new = np.ones(order.size, dtype=bool)
-        new[1:] = (uid_s[1:] != uid_s[:-1]) | (entry_s[1:] != entry_s[:-1])
-        df = np.bincount(uid_s[new], minlength=vocab.size)
+        new[1:] = entry_s[1:] != entry_s[:-1]
+        new[starts[counts > 0]] = True  # first position of every unit
+        df = np.zeros(vocab.size, dtype=np.int64)
+        df[counts > 0] = np.add.reduceat(new, starts[counts > 0], dtype=np.int64)
         self._post_ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         self._post_entry = entry_s[new]
         # idf over entries: a unit in every entry weighs ~0, a unit in one entry the most.
@@ -203,21 +215,8 @@ class Matcher:
         idf[frames] *= self.settings.frame_weight  # question frames (什么, 怎么 …) weigh little
         self._idf = idf
         self._unknown_w = float(self.settings.unknown_unit_weight * (math.log((n_entries + 1) / 0.5) if n_entries else 1.0))
-        # Per row: total unigram and bigram weight (with multiplicity), for p_cover. A bigram
-        # weighs the mean of its units, so a row's bigram total is its unigram total less half
-        # of its first and last units.
-        w = idf[uid]
-        self._row_wu = np.bincount(row_of, weights=w, minlength=n_rows)
-        nonempty = lens > 0
-        first_w = np.zeros(n_rows)
-        last_w = np.zeros(n_rows)
-        starts_u = np.concatenate(([0], np.cumsum(lens)[:-1]))  # row starts in `uid`
-        first_w[nonempty] = w[starts_u[nonempty]]
-        last_w[nonempty] = w[starts_u[nonempty] + lens[nonempty] - 1]
-        self._row_wb = np.where(lens > 1, self._row_wu - (first_w + last_w) / 2, 0.0)
-        # Which unit bigrams occur anywhere in the content: a bitmap of hashed bigrams (O(n), no sort;
-        # a false "seen" now and then only loses a little evidence). A question bigram never seen
-        # (重启, 商标 …) is a new term and weighs like an unknown unit.
+        # Which unit bigrams occur anywhere in the content: a bitmap (O(n), no sort). A question
+        # bigram never seen (重启, 商标 …) is a new term and weighs like an unknown unit.
         p = self._pos_uid
         both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
         self._pair_v = vocab.size
@@ -239,7 +238,8 @@ class Matcher:
 
     # -------------------------------------------------------------------------------- query
     def _query(self, question: str) -> _Query:
-        text, was_cut = cut(question or "", self.settings.max_question_chars)
+        question = (question or "").encode("utf-8", "replace").decode("utf-8")  # lone surrogates → ?
+        text, was_cut = cut(question, self.settings.max_question_chars)
         units = self.normalizer.units(text) if text else ""
         rest = units
         for v in self._vague:
@@ -253,7 +253,7 @@ class Matcher:
     def _rank_units(self, q: str, limit: int | None, exclude_rows: Sequence[int] = ()) -> list[Ranked]:
         if not q:
             return []
-        qcodes = np.frombuffer(q.encode("utf-32-le"), dtype=np.uint32)
+        qcodes = np.frombuffer(q.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         where = np.searchsorted(self._vocab, qcodes)
         where = np.minimum(where, max(self._vocab.size - 1, 0))
         known = (self._vocab[where] == qcodes) if self._vocab.size else np.zeros(qcodes.size, bool)
@@ -285,11 +285,16 @@ class Matcher:
         if rows.size == 0:
             return []
         f = self._features(q_uid, q_w, rows)
-        choices = [self._rows_units[r] for r in rows.tolist()]
+        if self._rows_units is not None:
+            choices = [self._rows_units[r] for r in rows.tolist()]
+        else:
+            u, rs, re_ = self._units, self._row_start, self._row_end
+            choices = [_decode(u[rs[r]:re_[r]]) for r in rows.tolist()]
         ratio = process.cdist([q], choices, scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
         s = self.settings
-        score = (s.weight_q_cover * (f["qu"] + f["qb"]) / 2 + s.weight_p_cover * (f["pu"] + f["pb"]) / 2
-                 + s.weight_e_cover * (f["eu"] + f["eb"]) / 2 + s.weight_ratio * ratio)
+        mix = lambda u, b, share: share * f[u] + (1.0 - share) * f[b]  # noqa: E731 - unigram/bigram blend
+        score = (s.weight_q_cover * mix("qu", "qb", s.unigram_share_q) + s.weight_p_cover * mix("pu", "pb", s.unigram_share_p)
+                 + s.weight_e_cover * mix("eu", "eb", s.unigram_share_e) + s.weight_ratio * ratio)
         if s.weight_partial:
             score += s.weight_partial * process.cdist([q], choices, scorer=fuzz.partial_ratio, dtype=np.float32)[0] / 100.0
         # A long question covers little of itself with any one phrasing, yet matches a lot of
@@ -317,6 +322,13 @@ class Matcher:
         local_row = np.repeat(np.arange(n_rows), lens)
         pos = np.repeat(rs - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
         puid = self._pos_uid[pos].astype(np.int64)
+        w_pos = self._idf[puid]
+        row_wu = np.bincount(local_row, weights=w_pos, minlength=n_rows)
+        row_first = np.concatenate(([0], np.cumsum(lens)[:-1]))
+        nonempty = lens > 0
+        ends_w = np.zeros(n_rows)
+        ends_w[nonempty] = (w_pos[row_first[nonempty]] + w_pos[row_first[nonempty] + lens[nonempty] - 1]) / 2
+        row_wb = np.where(lens > 1, row_wu - ends_w, 0.0)  # a bigram weighs the mean of its units
         ent_local = np.unique(self._row_entry[rows], return_inverse=True)[1]
         n_ents = int(ent_local.max()) + 1 if ent_local.size else 0
 
@@ -325,9 +337,9 @@ class Matcher:
         uni_w = q_w[first]
         wq_u = float(uni_w.sum())
         out = {}
-        iq, ip, ie, _ = _cover(puid, self._idf[np.maximum(puid, 0)], local_row, ent_local, uni_ids[uni_ids >= 0],
+        iq, ip, ie, _ = _cover(puid, w_pos, local_row, ent_local, uni_ids[uni_ids >= 0],
                                uni_w[uni_ids >= 0], n_rows, n_ents)
-        out["qu"], out["pu"], out["eu"] = iq / max(wq_u, 1e-9), ip / np.maximum(self._row_wu[rows], 1e-9), ie / max(wq_u, 1e-9)
+        out["qu"], out["pu"], out["eu"] = iq / max(wq_u, 1e-9), ip / np.maximum(row_wu, 1e-9), ie / max(wq_u, 1e-9)
         mass = {"mu": iq, "meu": ie}
         if q_uid.size > 1 and pos.size > 1:
             bkeys = q_uid[:-1] * (1 << 32) + q_uid[1:]
@@ -343,7 +355,7 @@ class Matcher:
             pw = (self._idf[puid[bpos]] + self._idf[puid[bpos + 1]]) / 2
             kid, kw = big_ids[ok], big_w[ok]
             iq, ip, ie, epairs = _cover(pk, pw, local_row[bpos], ent_local, kid, kw, n_rows, n_ents)
-            out["qb"], out["pb"], out["eb"] = iq / max(wq_b, 1e-9), ip / np.maximum(self._row_wb[rows], 1e-9), ie / max(wq_b, 1e-9)
+            out["qb"], out["pb"], out["eb"] = iq / max(wq_b, 1e-9), ip / np.maximum(row_wb, 1e-9), ie / max(wq_b, 1e-9)
             mass.update(mb=iq, meb=ie)
             # The heaviest question bigram the entry lacks, relative to the heaviest one.
             have = np.zeros((n_ents, kid.size), dtype=bool)
@@ -443,7 +455,7 @@ def _score(x: float) -> float:
 
 
 def _decode(arr: np.ndarray) -> str:
-    return arr.astype(np.uint32, copy=False).tobytes().decode("utf-32-le")
+    return arr.astype(np.uint32, copy=False).tobytes().decode("utf-32-le", "surrogatepass")
 
 
 # ------------------------------------------------------------------------------ presentation

@@ -3,8 +3,9 @@
 Every phrasing in the knowledge base and every question goes through the same pipeline and comes
 out as a *unit string*: one code point per unit, where a unit is
 
-- a Chinese character's **toneless pinyin syllable** (被/备/倍 → ``bei``): homophone typos from
-  pinyin input (被案, 审合, 多旧, 域明) become identical to the intended word;
+- a Chinese character's **toneless pinyin syllable** (被/备/倍 → ``bei``), with the fuzzy-pinyin
+  folds input methods offer (zh=z, ch=c, sh=s, -ng=-n): homophone typos from pinyin input
+  (被案, 审合, 多旧, 域明, 后最) become identical to the intended word;
 - a Latin **word or number**, lower-cased and lightly stemmed (file/files/filed/filing → ``fil``).
 
 A unit string lets rapidfuzz's C edit distances work on syllables and words (instead of on bytes,
@@ -13,27 +14,29 @@ features for the index in bulk.
 
 The steps, in order:
 
-1. clean: NFKC (full-width → half-width), casefold, traditional → simplified (OpenCC's character
-   table), every punctuation / symbol / control character → a space;
-2. A-not-A questions → the plain verb (能不能 → 能, 需不需要 → 需要, 有没有 → 有);
-3. single-character particles dropped (吗 呢 啊 呀 吧 嘛 …); English stop words dropped;
-4. characters → syllables, words → word codes;
-5. rewrites on units, longest first: synonym variants → their canonical word, colloquial question
-   words → standard ones (啥 → 什么, 为啥 → 为什么), multi-character fillers (请问, 一下) → nothing.
-   Rewriting on units means a homophone typo of a variant is rewritten too (子域明 → 子域名).
-   A variant that would be a single syllable (能 for 能不能) is not rewritten: too ambiguous.
+1. A-not-A questions → the plain verb (能不能 → 能, 需不需要 → 需要, 有没有 → 有);
+2. one table lookup per character: NFKC (full-width → half-width), casefold, traditional →
+   simplified (OpenCC's character table), punctuation / symbols / controls → space, particles
+   (吗 呢 啊 吧 …) → dropped, Chinese character → its syllable;
+3. runs of Latin letters/digits → one word unit each; English stop words dropped;
+4. rewrites on units, longest match first, left to right: synonym variants → their canonical word
+   (knowledge/synonyms.yaml), colloquial question words → standard ones (啥 → 什么, 为啥 → 为什么),
+   multi-character fillers (请问, 一下) → nothing, question frames (什么, 怎么) → one code each.
+   Rewriting on units means a homophone typo of a variant is rewritten too (子域明 → 子域名). A
+   variant that would be a single syllable (能 for 能不能) is not rewritten: too ambiguous; single
+   characters rewritten as a whole (啥) get a code of their own so their homophones (沙) stay.
 
 For speed every step runs on one numpy array holding all texts joined by newlines: character
-maps are lookup arrays, rewrites are found by hashing unit windows. 1000× the content (~0.5 M
-phrasings) is tokenised in well under a second; a single question in tens of microseconds.
-`normalize` gives the readable character-level form (for people, tests and debugging).
+steps are lookup arrays filled lazily, rewrites are found by hashing unit windows with prefix
+pruning. 1000× the content (~0.5 M phrasings, ~9 M characters) is tokenised in about a second,
+a question in ~0.1 ms. `normalize` gives the readable character-level form, `tokens` the units.
 """
 from __future__ import annotations
 
-import os
 import re
 import threading
 import unicodedata
+import zlib
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -56,8 +59,8 @@ CHINESE_FILLERS: tuple[str, ...] = (
 # live in knowledge/synonyms.yaml and win over these.)
 COLLOQUIAL: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("为什么", ("为啥", "为甚么", "干嘛要", "干吗要", "凭啥", "why")),
-    ("怎么办", ("咋办", "咋整", "怎么整", "肿么办")),
-    ("怎么", ("咋", "怎样", "怎么样", "如何", "肿么", "how")),
+    ("怎么办", ("咋办", "咋整", "咋弄", "咋搞", "怎么整", "肿么办")),
+    ("怎么", ("咋", "咋样", "怎样", "怎么样", "如何", "肿么", "how")),
     ("什么", ("啥", "甚么", "神马", "什么样", "哪些", "what")),
     ("多久", ("多长时间", "要多少天", "多少天", "几天")),
     ("可以", ("能否", "可否", "可不可以", "能不能")),
@@ -72,8 +75,8 @@ ENGLISH_STOPWORDS: frozenset[str] = frozenset("""
 a an the is are am was were be been being do does did doing done i me my mine we us our ours you
 your yours it its this that these those to of for on in at by with from as and or but if so then
 there their theirs they them he him his she her can could would should will shall may might have
-has had having get gets got just about into onto please hi hello thanks thank any some also
-really very much many which""".split())
+has had having get gets got just about into onto please hi hello hey thanks thank any some also
+really very much many which ok okay yes yeah sure""".split())
 
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 
@@ -166,6 +169,8 @@ def _clean_one(ch: str) -> str | None:
 
 
 _CLEAN = _CharMap(_clean_one)
+_COMPOSING = np.zeros(_NCODES, dtype=bool)  # characters that compose with a neighbour under NFKC
+_COMPOSING[0x1100:0x1200] = True  # conjoining jamo; combining marks are caught by _clean_one
 
 
 def _clean_array(joined: str) -> np.ndarray:
@@ -177,11 +182,12 @@ def _clean_array(joined: str) -> np.ndarray:
 
 
 def _to_array(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    # "replace": a lone surrogate (from a caller's surrogateescape'd bytes) becomes "?", not a crash
+    return np.frombuffer(text.encode("utf-32-le", "replace"), dtype=np.uint32)
 
 
 def _to_str(arr: np.ndarray) -> str:
-    return arr.astype(np.uint32, copy=False).tobytes().decode("utf-32-le")
+    return arr.astype(np.uint32, copy=False).tobytes().decode("utf-32-le", "surrogatepass")
 
 
 @lru_cache(maxsize=1)
@@ -308,18 +314,27 @@ def _hash_seq(seq: Sequence[int]) -> int:
 def _expand(arr: np.ndarray, pos: np.ndarray, length: np.ndarray, repl_start: np.ndarray,
             repl_len: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """Replace arr[pos:pos+length] by pool[repl_start:repl_start+repl_len] for sorted,
-    non-overlapping (pos, length) pairs, all at once."""
-    n = arr.size
+    non-overlapping (pos, length) pairs, all at once (work proportional to the matches)."""
     if pos.size == 0:
         return arr
-    diff = np.bincount(pos, minlength=n + 1) - np.bincount(pos + length, minlength=n + 1)
-    keep = np.cumsum(diff[:n]) == 0
+    covered = np.repeat(pos, length) + (np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length))
+    keep = np.ones(arr.size, dtype=bool)
+    keep[covered] = False
     kept = arr[keep]
     if not repl_len.any():
         return kept
-    at = np.cumsum(keep)[pos] - keep[pos]  # where each replacement goes in `kept`
-    take = np.repeat(repl_start, repl_len) + (np.arange(int(repl_len.sum())) - np.repeat(np.cumsum(repl_len) - repl_len, repl_len))
-    return np.insert(kept, np.repeat(at, repl_len), pool[take].astype(arr.dtype))
+    at = pos - (np.cumsum(length) - length)  # where each replacement goes in `kept`
+    n_new = int(repl_len.sum())
+    before = np.repeat(np.cumsum(repl_len) - repl_len, repl_len)  # inserted units ahead of each one
+    take = np.repeat(repl_start, repl_len) + (np.arange(n_new) - before)
+    # final slot of every inserted unit: its place in `kept`, shifted by the units inserted before
+    slot = np.repeat(at, repl_len) + np.arange(n_new)
+    out = np.empty(kept.size + n_new, dtype=arr.dtype)
+    is_new = np.zeros(out.size, dtype=bool)
+    is_new[slot] = True
+    out[slot] = pool[take]
+    out[~is_new] = kept
+    return out
 
 
 class _Rewriter:
@@ -330,7 +345,8 @@ class _Rewriter:
         self.table = {k: v for k, v in table.items() if k}
         pool: list[int] = []
         starts, lens = [], []
-        self.single = np.full(_NCODES, -1, dtype=np.int64)  # length-1 patterns: code -> repl id
+        self.single = np.full(_NCODES, -1, dtype=np.int32)  # length-1 patterns: code -> repl id
+        self.has_single = np.zeros(_NCODES, dtype=bool)
         by_len: dict[int, dict[int, int]] = {}
         self.repl: list[tuple[int, ...]] = []
         for rid, (pat, rep) in enumerate(sorted(self.table.items())):
@@ -340,40 +356,50 @@ class _Rewriter:
             pool.extend(rep)
             if len(pat) == 1:
                 self.single[pat[0]] = rid
+                self.has_single[pat[0]] = True
             else:
                 by_len.setdefault(len(pat), {})[_hash_seq(pat)] = rid
         self.pool = np.asarray(pool, dtype=np.uint32)
+        self.changes = np.array([p != r for p, r in sorted(self.table.items())], dtype=bool)
         self.repl_start = np.asarray(starts, dtype=np.int64)
         self.repl_len = np.asarray(lens, dtype=np.int64)
         self.lengths = sorted(by_len, reverse=True)
         self.keys = {L: np.array(sorted(d), dtype=np.uint64) for L, d in by_len.items()}
         self.ids = {L: np.array([d[k] for k in sorted(d)], dtype=np.int64) for L, d in by_len.items()}
-        # Prefilters: units that begin a pattern; per length L, bitmaps of the hashes of whole
-        # patterns of length L and of length-L prefixes of longer patterns. A candidate position
-        # is extended one unit at a time only while it is still the prefix of some pattern.
-        self.first = np.zeros(_NCODES, dtype=bool)
+        # Prefilters. Every code that is the first or second unit of some pattern gets a small
+        # class number, and a class × class table says which pairs begin a pattern: two lookups
+        # keep ~1 position in 8. Then, per length L, bitmaps of the hashes of whole patterns of
+        # length L and of length-L prefixes of longer ones: a candidate is extended one unit at
+        # a time only while it is still the prefix of some pattern.
+        multi = [pat for pat in self.table if len(pat) > 1]
+        codes = sorted({c for pat in multi for c in pat[:2]})
+        self.cls = np.zeros(_NCODES, dtype=np.int32)
+        self.cls[codes] = np.arange(1, len(codes) + 1, dtype=np.int32)
+        self.k = len(codes) + 1
+        self.pair_ok = np.zeros(self.k * self.k, dtype=bool)
         self.full_bits: dict[int, np.ndarray] = {}
         self.prefix_bits: dict[int, np.ndarray] = {}
-        for pat in self.table:
-            if len(pat) > 1:
-                self.first[pat[0]] = True
-                for L in range(2, len(pat) + 1):
-                    h = _hash_seq(pat[:L])
-                    bits = self.full_bits if L == len(pat) else self.prefix_bits
-                    bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(h))] = True
+        for pat in multi:
+            self.pair_ok[self.cls[pat[0]] * self.k + self.cls[pat[1]]] = True
+            for L in range(2, len(pat) + 1):
+                h = _hash_seq(pat[:L])
+                bits = self.full_bits if L == len(pat) else self.prefix_bits
+                bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(h))] = True
 
     def __call__(self, arr: np.ndarray) -> np.ndarray:
         n = arr.size
         if n == 0 or not self.table:
             return arr
-        cand_pos, cand_len, cand_id = [], [], []
-        single = self.single[arr]
-        p1 = np.flatnonzero(single >= 0)
-        cand_pos.append(p1)
-        cand_len.append(np.ones(p1.size, dtype=np.int64))
-        cand_id.append(single[p1])
+        # best[i] = length of the longest pattern found at i (longer lengths overwrite), rid[i] its id
+        best = np.zeros(n, dtype=np.int16)
+        best_id = np.zeros(n, dtype=np.int32)
+        p1 = np.flatnonzero(self.has_single[arr])
+        best[p1] = 1
+        best_id[p1] = self.single[arr[p1]]
         if self.lengths and n > 1:
-            s = np.flatnonzero(self.first[arr[:-1]])
+            c = self.cls[arr]
+            s = np.flatnonzero(self.pair_ok[c[:-1] * self.k + c[1:]])  # class 0 never begins a pair
+            del c
             h = arr[s].astype(np.uint64)
             with np.errstate(over="ignore"):
                 for L in range(2, self.lengths[0] + 1):
@@ -390,43 +416,105 @@ class _Rewriter:
                             keys = self.keys[L]
                             where = np.minimum(np.searchsorted(keys, h[maybe]), keys.size - 1)
                             hit = keys[where] == h[maybe]
-                            cand_pos.append(s[maybe[hit]])
-                            cand_len.append(np.full(int(hit.sum()), L, dtype=np.int64))
-                            cand_id.append(self.ids[L][where[hit]])
+                            best[s[maybe[hit]]] = L
+                            best_id[s[maybe[hit]]] = self.ids[L][where[hit]]
                     prefix = self.prefix_bits.get(L)
                     if prefix is None:
                         break
                     keep = prefix[idx]
                     s, h = s[keep], h[keep]
-        pos = np.concatenate(cand_pos)
+        pos = np.flatnonzero(best)
         if pos.size == 0:
             return arr
-        length = np.concatenate(cand_len)
-        rid = np.concatenate(cand_id)
-        order = np.lexsort((-length, pos))  # by position, longest first
-        pos, length, rid = pos[order], length[order], rid[order]
-        first = np.ones(pos.size, dtype=bool)
-        first[1:] = pos[1:] != pos[:-1]
-        pos, length, rid = pos[first], length[first], rid[first]
+        length = best[pos].astype(np.int64)
+        rid = best_id[pos].astype(np.int64)
         end = pos + length
         prev_end = np.maximum.accumulate(end)
         clash = np.zeros(pos.size, dtype=bool)
         clash[1:] = pos[1:] < prev_end[:-1]
-        if clash.any():  # overlapping matches: resolve left to right, only inside overlapping runs
+        if clash.any():  # overlapping matches: keep them greedily from the left, cluster by cluster
             cluster = np.cumsum(~clash)
-            involved = np.bincount(cluster)[cluster] > 1
+            alive = np.flatnonzero(np.bincount(cluster)[cluster] > 1)
             keep = np.ones(pos.size, dtype=bool)
-            last_end = -1
-            for i in np.flatnonzero(involved).tolist():
-                if pos[i] < last_end:
-                    keep[i] = False
-                else:
-                    last_end = int(end[i])
+            keep[alive] = False
+            while alive.size:  # each round accepts the first live match of every cluster
+                cl = cluster[alive]
+                head = np.ones(alive.size, dtype=bool)
+                head[1:] = cl[1:] != cl[:-1]
+                accepted = alive[head]
+                keep[accepted] = True
+                limit = np.zeros(int(cluster[-1]) + 1, dtype=np.int64)
+                limit[cluster[accepted]] = end[accepted]
+                alive = alive[~head & (pos[alive] >= limit[cl])]
             pos, length, rid = pos[keep], length[keep], rid[keep]
+        changes = self.changes[rid]  # identity matches only protected their words: nothing to do
+        pos, length, rid = pos[changes], length[changes], rid[changes]
         return _expand(arr, pos, length, self.repl_start[rid], self.repl_len[rid], self.pool)
 
 
 # --------------------------------------------------------------------------------- normaliser
+
+class _WordTable:
+    """Latin word → unit code, shared by every normaliser of the process (words are the same
+    everywhere; which ones are stop words is each normaliser's business). Looked up by a hash of
+    the word's letters, so a whole index is coded without a Python call per word."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.table = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))  # sorted hashes, codes
+        self.stem_code: dict[str, int] = {}
+        self.name: dict[int, str] = {}
+
+    def code(self, word: str) -> int:
+        stemmed = stem(word)
+        code = self.stem_code.get(stemmed)
+        if code is None:
+            if len(self.stem_code) < _WORD_SLOTS:  # bounded memory whatever users type
+                code = _WORD_BASE + len(self.stem_code)
+                self.stem_code[stemmed] = code
+                self.name[code] = stemmed
+            else:
+                code = _WORD_HASH_BASE + zlib.crc32(stemmed.encode()) % 2048
+        return code
+
+    def lookup(self, h: np.ndarray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        known, codes = self.table  # one tuple, swapped whole: safe to read from threads
+        where = np.minimum(np.searchsorted(known, h), max(known.size - 1, 0))
+        found = (known[where] == h) if known.size else np.zeros(h.size, dtype=bool)
+        if found.all():
+            return codes[where]
+        new_h, first = np.unique(h[~found], return_index=True)
+        idx = np.flatnonzero(~found)[first]
+        with self.lock:
+            new_codes = np.array([self.code(w) for w in _words_text(arr, starts[idx], ends[idx])], dtype=np.int64)
+            known, codes = self.table
+            if known.size < 4 * _WORD_SLOTS:  # past that, unseen words are simply coded again
+                hashes = np.concatenate([known, new_h])
+                order = np.argsort(hashes, kind="stable")
+                self.table = (hashes[order], np.concatenate([codes, new_codes])[order])
+                known, codes = self.table
+        where = np.minimum(np.searchsorted(known, h), max(known.size - 1, 0))
+        hit = known[where] == h if known.size else np.zeros(h.size, dtype=bool)
+        out = np.where(hit, codes[where] if known.size else 0, 0)
+        if not hit.all():  # table full: code the rest directly
+            miss = np.flatnonzero(~hit)
+            out[miss] = [self.code(w) for w in _words_text(arr, starts[miss], ends[miss])]
+        return out
+
+
+_WORDS = _WordTable()
+
+
+def _words_text(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The words arr[s:e] as strings, decoded in one go."""
+    if starts.size == 0:
+        return []
+    lens = ends - starts + 1  # each word plus a separator slot
+    idx = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+    chars = arr[np.minimum(idx, arr.size - 1)].copy()
+    chars[np.cumsum(lens) - 1] = _NL
+    return _to_str(chars).split("\n")[:-1]
+
 
 class Normalizer:
     """Normalises and tokenises text the same way for the index and for questions.
@@ -445,10 +533,10 @@ class Normalizer:
         self._lut_known = np.zeros(_NCODES, dtype=bool)
         self._lut_special = np.zeros(_NCODES, dtype=bool)
         self._stop = frozenset(clean(w) for w in stopwords if clean(w))
-        # (sorted hashes of the words seen so far, their unit or -1 for a stop word)
-        self._words_table = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-        self._stem_code: dict[str, int] = {}
-        self._unit_name: dict[int, str] = {}
+        self._stop_code = np.zeros(_NCODES, dtype=bool)  # word unit → is a stop word here
+        for w in self._stop:
+            for word in re.findall(r"[a-z0-9\u00c0-\u024f]+", w):
+                self._stop_code[_WORDS.code(word)] = True
         fillers = [clean(f) for f in fillers]
         self._drop = np.zeros(_NCODES, dtype=bool)  # single-character particles
         self._drop[[ord(f) for f in fillers if len(f) == 1]] = True
@@ -499,7 +587,11 @@ class Normalizer:
                 frame_table.setdefault(fu, (_FRAME_BASE + i,))
         if frame_table:  # rewrite targets (什么 for 啥) into frame codes too: one pass does both
             frame_rw = _Rewriter(frame_table)
-            table = {p: tuple(frame_rw(np.asarray(r, dtype=np.uint32)).tolist()) if r else r for p, r in table.items()}
+            keys = list(table)
+            joined = np.concatenate([x for k in keys for x in (np.asarray(table[k], dtype=np.uint32), np.array([_NL], np.uint32))])
+            out = frame_rw(joined)
+            cuts = np.flatnonzero(out == _NL).tolist()
+            table = dict(zip(keys, (tuple(out[a + 1:b].tolist()) for a, b in zip([-1, *cuts[:-1]], cuts))))
             for p, r in frame_table.items():
                 table.setdefault(p, r)
         # A canonical word maps to itself where that protects it: scanning left to right, longest
@@ -523,22 +615,11 @@ class Normalizer:
         joined = self._units_joined(texts, rewrite=True)
         return _to_str(joined).split("\n")
 
-    def units_array(self, texts: Sequence[str], workers: int = 0) -> np.ndarray:
-        """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index.
-        Big inputs are cut in chunks tokenised on `workers` threads (numpy releases the GIL)."""
+    def units_array(self, texts: Sequence[str]) -> np.ndarray:
+        """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index."""
         if not texts:
             return np.zeros(0, dtype=np.uint32)
-        workers = workers or min(4, os.cpu_count() or 1)
-        if workers < 2 or len(texts) < 20_000:
-            return self._units_joined(texts, rewrite=True)
-        from concurrent.futures import ThreadPoolExecutor
-
-        step = -(-len(texts) // workers)
-        chunks = [texts[i:i + step] for i in range(0, len(texts), step)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(lambda c: self._units_joined(c, rewrite=True), chunks))
-        nl = np.array([_NL], dtype=np.uint32)
-        return np.concatenate([x for part in parts for x in (part, nl)][:-1])
+        return self._units_joined(texts, rewrite=True)
 
     def _units_arrays(self, texts: Sequence[str], rewrite: bool) -> list[np.ndarray]:
         joined = self._units_joined(texts, rewrite=rewrite)
@@ -565,77 +646,46 @@ class Normalizer:
         return arr.astype(np.uint32, copy=False)  # texts' units, separated by "\n"
 
     def _ensure(self, arr: np.ndarray) -> None:
-        """Fill the per-normaliser lookup table for the code points of `arr` not seen before."""
+        """Fill the per-normaliser lookup table for the code points of `arr` not seen before
+        (vectorised over the process-wide clean and syllable tables)."""
         todo = arr[~self._lut_known[arr]]
         if not todo.size:
             return
+        todo = np.unique(todo)
         with self._lock:
-            for cp in np.unique(todo).tolist():
-                ch = chr(cp)
-                out = None if unicodedata.combining(ch) or 0x1100 <= cp <= 0x11FF else _clean_exact(ch)
-                if out is None or len(out) != 1:
-                    self._lut_special[cp] = True
-                    self._lut[cp] = _SPACE
-                elif self._drop[ord(out)]:
-                    self._lut[cp] = _DROP
-                elif self._special[ord(out)] != ord(out):
-                    self._lut[cp] = self._special[ord(out)]
-                else:
-                    self._lut[cp] = ord(_SYLLABLES._one(out))
-                self._lut_known[cp] = True
+            _CLEAN.ensure(todo)
+            special = _CLEAN.special[todo] | _COMPOSING[todo]
+            cleaned = _CLEAN.lut[todo]
+            _SYLLABLES.map.ensure(cleaned)
+            unit = np.where(self._special[cleaned] != cleaned, self._special[cleaned], _SYLLABLES.map.lut[cleaned])
+            unit = np.where(self._drop[cleaned], _DROP, unit)
+            self._lut[todo] = np.where(special, _SPACE, unit)
+            self._lut_special[todo] = special
+            self._lut_known[todo] = True
 
     def _words(self, arr: np.ndarray) -> np.ndarray:
         """Each run of Latin letters/digits → one word unit (or nothing, for a stop word)."""
         latin = _LATIN_LUT[arr]
         if not latin.any():
             return arr
-        edge = np.diff(np.concatenate(([False], latin, [False])).astype(np.int8))
-        starts = np.flatnonzero(edge == 1)
-        ends = np.flatnonzero(edge == -1)
+        d = np.diff(latin.view(np.int8))
+        starts = np.flatnonzero(d == 1) + 1
+        ends = np.flatnonzero(d == -1) + 1
+        if latin[0]:
+            starts = np.concatenate(([0], starts))
+        if latin[-1]:
+            ends = np.concatenate((ends, [latin.size]))
         lens = ends - starts
         at = np.flatnonzero(latin)
         offset = at - np.repeat(starts, lens)  # position of each letter within its word
         with np.errstate(over="ignore"):
             weights = np.cumprod(np.concatenate(([np.uint64(1)], np.full(int(lens.max()) - 1, _P, dtype=np.uint64))))
             h = np.add.reduceat((arr[at].astype(np.uint64) + np.uint64(1)) * weights[offset], np.cumsum(lens) - lens)
-        units = self._lookup_words(h, arr, starts, ends)
-        keep_unit = units >= 0
-        out = arr.copy()
-        out[starts[keep_unit]] = units[keep_unit]
-        drop = latin.copy()
-        drop[starts[keep_unit]] = False
-        return out[~drop]
-
-    def _lookup_words(self, h: np.ndarray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        known, units = self._words_table  # one tuple, swapped whole: safe to read from threads
-        where = np.minimum(np.searchsorted(known, h), max(known.size - 1, 0))
-        found = (known[where] == h) if known.size else np.zeros(h.size, dtype=bool)
-        if found.all():
-            return units[where]
-        new_h, first = np.unique(h[~found], return_index=True)
-        idx = np.flatnonzero(~found)[first]
-        with self._lock:
-            new_units = [self._word_code(_to_str(arr[starts[i]:ends[i]])) for i in idx.tolist()]
-            known, units = self._words_table
-            hashes = np.concatenate([known, new_h])
-            order = np.argsort(hashes, kind="stable")
-            self._words_table = (hashes[order], np.concatenate([units, np.array(new_units, dtype=np.int64)])[order])
-        known, units = self._words_table
-        return units[np.searchsorted(known, h)]
-
-    def _word_code(self, word: str) -> int:
-        if word in self._stop:
-            return -1
-        stemmed = stem(word)
-        code = self._stem_code.get(stemmed)
-        if code is None:
-            if len(self._stem_code) < _WORD_SLOTS:  # bounded memory whatever users type
-                code = _WORD_BASE + len(self._stem_code)
-                self._stem_code[stemmed] = code
-                self._unit_name[code] = stemmed
-            else:
-                code = _WORD_HASH_BASE + hash(stemmed) % 2048
-        return code
+        units = _WORDS.lookup(h, arr, starts, ends)
+        keep_unit = ~self._stop_code[units]
+        arr[starts[keep_unit]] = units[keep_unit]  # `arr` is this call's own array: changed in place
+        latin[starts[keep_unit]] = False
+        return arr[~latin]
 
     # -------------------------------------------------------------------- readable forms
     def normalize(self, text: str) -> str:
@@ -650,7 +700,7 @@ class Normalizer:
     def describe(self, units: str) -> list[str]:
         """Readable names of a unit string: syllables and (stemmed) words."""
         special = {int(self._special[cp]): chr(cp) for cp in np.flatnonzero(self._special != np.arange(_NCODES))}
-        return [_SYLLABLES.name.get(u) or self._unit_name.get(ord(u)) or special.get(ord(u))
+        return [_SYLLABLES.name.get(u) or _WORDS.name.get(ord(u)) or special.get(ord(u))
                 or (f"<{self._frame_names[ord(u)]}>" if ord(u) in self._frame_names else u) for u in units]
 
     def tokens(self, text: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 Safe means: `yaml.SafeLoader` only (no `!!python/...` tag is ever constructed), no anchors or
 aliases (an alias bomb cannot blow up memory), no duplicate keys (PyYAML would silently keep the
-last one), a size cap, and UTF-8 only. Every refusal is a `Problem` naming the file and line.
+last one), a size cap, a cap on values and on nesting (a megabyte of `[x,x,x…]` would otherwise
+take seconds and hundreds of MB to compose), and UTF-8 only. Every refusal is a `Problem` naming
+the file and line.
 """
 from __future__ import annotations
 
@@ -15,19 +17,43 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from .errors import ContentError, Problem
 
 MAX_FILE_BYTES = 1_000_000  # the whole guide is ~60 KB; a megabyte means a mistake, not content
+MAX_NODES = 20_000  # values (scalars, lists, mappings) in one file; the largest real file has ~1 500
+MAX_DEPTH = 20  # nesting levels; the content uses at most 7
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
-    """SafeLoader that also refuses aliases and duplicate mapping keys."""
+    """SafeLoader that also refuses aliases, duplicate mapping keys, and too many or too deeply
+    nested values (checked while composing, so a hostile file is dropped after its first
+    MAX_NODES values, not after all of them)."""
+
+    def __init__(self, stream):  # noqa: ANN001
+        super().__init__(stream)
+        self._nodes = 0
+        self._depth = 0
 
     def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
             raise yaml.MarkedYAMLError(
                 problem="anchors and aliases (*name) are not allowed in content files; write the text out",
                 problem_mark=event.start_mark,
             )
-        return super().compose_node(parent, index)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.MarkedYAMLError(
+                problem=f"too many values (more than {MAX_NODES:,} in one file): split it or remove pasted data",
+                problem_mark=event.start_mark,
+            )
+        if self._depth >= MAX_DEPTH:
+            raise yaml.MarkedYAMLError(
+                problem=f"nesting is too deep to be content (more than {MAX_DEPTH} levels)",
+                problem_mark=event.start_mark,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):  # noqa: ANN001
         seen: set[Any] = set()
@@ -92,7 +118,7 @@ def _describe_yaml_error(exc: yaml.MarkedYAMLError) -> str:
         return f"tag {tag} is not allowed (content is plain data; tags such as !!python/... are refused, never run)"
     if "'\\t'" in problem:
         return "a tab character: YAML indents with spaces only; replace the tab with spaces"
-    if problem.startswith(("anchors and aliases", "duplicate key")):
+    if problem.startswith(("anchors and aliases", "duplicate key", "too many values", "nesting is too deep")):
         return problem  # our own refusals, already a full sentence
     context = f"{exc.context}: " if exc.context else ""
     return f"YAML syntax error: {context}{problem}"

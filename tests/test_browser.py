@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -21,17 +18,15 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.load_app import CHAT_BOX, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = os.environ.get("BEIAN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync"]
 COLD_START_LIMIT_S = 6.0
 ANSWER_LIMIT_MS = 500.0
 HOSTILE = "<img src=x onerror=alert(1)>"
-CHAT_BOX = '[data-testid="stChatInput"] textarea'
 EXCEPTION = '[data-testid="stException"]'
 QUESTION = "二级域名需要单独备案吗"
 SCREENSHOT_QUESTION = "个人备案还要手持身份证照片吗"
@@ -41,12 +36,6 @@ def _missing(reason: str):
     if os.environ.get("CI"):
         pytest.fail(f"{reason} (CI is set: the browser test must run)")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,43 +55,9 @@ def browser():
 @pytest.fixture(scope="module")
 def server(browser, tmp_path_factory):
     """Start the app (the browser is already up, so the timing is the app's own), wait until its
-    health endpoint answers, and yield (url, start time)."""
-    data = tmp_path_factory.mktemp("beian-data")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("BEIAN_DB", "BEIAN_ADMIN_TOKEN", "BEIAN_CONTENT_ROOT")}
-    env.update(BEIAN_DATA_DIR=str(data), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", PYTHONUNBUFFERED="1")
-    log_path = data / "streamlit.log"
-    log = log_path.open("w")
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = started + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.perf_counter() > deadline:
-                pytest.fail(f"streamlit did not start in 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.05)
-        yield url, started, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    health endpoint answers, and yield (url, start time, log path)."""
+    with streamlit_server(tmp_path_factory.mktemp("beian-data")) as srv:
+        yield srv.url, srv.started, srv.log_path
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,207 @@
+"""Normalisation and tokenisation (beian/text.py): what a user types in different but equivalent
+ways must reach the matcher as the same units."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from beian.text import MAX_QUESTION_CHARS, Normalizer, clean, cut, pinyin, stem
+
+SYNONYMS = [
+    ("子域名", ["二级域名", "subdomain", "sub domain"]),
+    ("备案", ["icp备案", "域名备案", "filing"]),
+    ("收费", ["费用", "fee", "cost"]),
+]
+
+
+@pytest.fixture(scope="module")
+def norm() -> Normalizer:
+    return Normalizer(SYNONYMS, frames=["什么", "怎么"])
+
+
+@pytest.fixture(scope="module")
+def bare() -> Normalizer:
+    return Normalizer()
+
+
+# ------------------------------------------------------------------------------------ cleaning
+
+def test_full_width_and_case_are_folded():
+    assert clean("ＩＣＰ备案，ＡＢＣ１２３！") == "icp备案 abc123"
+
+
+def test_traditional_chinese_becomes_simplified():
+    assert clean("二級域名需要單獨備案嗎") == "二级域名需要单独备案吗"
+
+
+def test_punctuation_symbols_and_controls_become_single_spaces():
+    assert clean("备案【流程】？？\t\x00要多久…") == "备案 流程 要多久"
+
+
+def test_cleaning_never_fails_on_odd_text(bare):
+    for text in ("\ud800坏", "\x00\x1f\u200b", "e\u0301", "㎏ ﬁle", "🙂🙂", "\n\r\n"):
+        bare.units(text)  # no exception; lone surrogates, controls, combining marks, emoji
+
+
+# --------------------------------------------------------------------------------- fillers etc.
+
+def test_fillers_and_particles_do_not_change_the_question(norm):
+    assert norm.units("请问一下，备案要多久呢？谢谢") == norm.units("备案要多久")
+
+
+def test_only_fillers_leaves_nothing(norm):
+    assert norm.units("请问一下吗？？") == ""
+    assert norm.units("   ") == ""
+
+
+def test_a_not_a_questions_reduce_to_the_verb(bare):
+    assert bare.units("需不需要备案") == bare.units("需要备案")
+    assert bare.units("能不能备案") == bare.units("能备案")
+    assert bare.units("有没有限制") == bare.units("有限制")
+
+
+def test_colloquial_question_words_are_standardised(bare):
+    assert bare.units("啥是二级域名") == bare.units("什么是二级域名")
+    assert bare.units("为啥要备案") == bare.units("为什么要备案")
+    assert bare.units("咋备案") == bare.units("怎么备案")
+
+
+def test_a_single_character_rewrite_leaves_its_homophones_alone(bare):
+    # 啥 → 什么 must not turn 沙 (same syllable sha) into 什么
+    assert bare.units("沙") != bare.units("什么")
+    assert bare.units("沙") != bare.units("啥")
+
+
+# ---------------------------------------------------------------------------- pinyin / typos
+
+@pytest.mark.parametrize("typo, meant", [
+    ("被案", "备案"),           # bei an
+    ("审合", "审核"),           # shen he
+    ("多旧", "多久"),           # duo jiu
+    ("域明", "域名"),           # yu ming
+    ("解洗", "解析"),           # jie xi
+])
+def test_homophone_typos_from_pinyin_input_vanish(bare, typo, meant):
+    assert bare.units(typo) == bare.units(meant)
+
+
+@pytest.mark.parametrize("typo, meant", [("后最", "后缀"), ("祖体", "主体"), ("民称", "名称"), ("擦询", "查询")])
+def test_common_fuzzy_pinyin_confusions_vanish(bare, typo, meant):
+    # zh/z, ch/c, sh/s and -ng/-n, as pinyin input methods offer them
+    assert bare.units(typo) == bare.units(meant)
+
+
+def test_different_words_stay_different(bare):
+    assert bare.units("备案") != bare.units("注册")
+    assert bare.units("收费") != bare.units("免费")
+
+
+def test_pinyin_helper():
+    assert pinyin("備案!") == ["bei", "an"]
+
+
+# ------------------------------------------------------------------------------------ synonyms
+
+def test_synonym_variants_become_the_canonical_word(norm):
+    assert norm.units("二级域名") == norm.units("子域名")
+    assert norm.units("费用") == norm.units("收费")
+
+
+def test_a_homophone_typo_of_a_variant_is_rewritten_too(norm):
+    assert norm.units("二级域明") == norm.units("子域名")
+
+
+def test_longest_variant_wins_and_a_canonical_word_is_not_cut(norm):
+    # 子域名 + 备案, not 子 + (域名备案 → 备案)
+    assert norm.units("子域名备案") == norm.units("子域名") + norm.units("备案")
+    assert norm.units("icp备案") == norm.units("备案")
+
+
+def test_english_synonyms_meet_the_chinese_words(norm):
+    assert norm.units("subdomains") == norm.units("子域名")
+    assert norm.units("sub-domain") == norm.units("子域名")
+    assert norm.units("ICP filing fee") == norm.units("icp") + norm.units("备案") + norm.units("收费")
+
+
+def test_synonyms_do_not_rewrite_inside_unrelated_words(norm):
+    # 费 alone is not a variant: 浪费时间 keeps its syllables
+    assert norm.tokens("浪费") == ["lan", "fei"]
+
+
+# ------------------------------------------------------------------------------------- English
+
+def test_english_is_lower_cased_stemmed_and_stripped_of_stop_words(bare):
+    assert bare.units("Filing") == bare.units("filed") == bare.units("files") == bare.units("file")
+    assert bare.units("What is the fee for a domain?") == bare.units("what fee domain")
+    assert stem("domains") == "domain"
+    assert stem("requirements") == "requirement"
+
+
+def test_frames_are_single_units(norm):
+    assert len(norm.units("什么")) == 1
+    assert norm.tokens("什么是子域名")[0] == "<什么>"
+
+
+# ------------------------------------------------------------------------------- batch = single
+
+_pieces = st.sampled_from(["备案", "被案", "二级域名", "子域明", "请问", "吗", "需不需要", "审核", "多久", "，", "？",
+                           " ", "ICP", "filing", "fees", "subdomain", "啥", "沙", "\n", "ｅｃｓ", "備案", "a", "1"])
+_texts = st.lists(_pieces, max_size=12).map("".join) | st.text(max_size=30)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_texts, min_size=1, max_size=6))
+def test_tokenising_many_texts_at_once_equals_one_by_one(norm, texts):
+    # the index tokenises every phrasing in one vectorised pass; a question is tokenised alone
+    assert norm.units_many(texts) == [norm.units(t) for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(_texts)
+def test_normalising_is_idempotent_on_clean_text(bare, text):
+    once = clean(text)
+    assert clean(once) == once
+
+
+# ----------------------------------------------------------------------------------- length cap
+
+def test_cut_caps_long_input_and_says_so():
+    text, was_cut = cut("备" * (MAX_QUESTION_CHARS + 100))
+    assert was_cut and len(text) == MAX_QUESTION_CHARS
+    assert cut("  备案要多久  ") == ("备案要多久", False)
+
+
+# ----------------------------------------------------------------- the vectorised rewriter itself
+
+def _reference_rewrite(seq: list[int], table: dict[tuple[int, ...], tuple[int, ...]]) -> list[int]:
+    """Plain left-to-right, longest-match-first rewriting: what the numpy version must equal."""
+    longest = max(map(len, table)) if table else 0
+    out, i = [], 0
+    while i < len(seq):
+        for n in range(min(longest, len(seq) - i), 0, -1):
+            if tuple(seq[i:i + n]) in table:
+                out.extend(table[tuple(seq[i:i + n])])
+                i += n
+                break
+        else:
+            out.append(seq[i])
+            i += 1
+    return out
+
+
+_units = st.integers(min_value=0xE000, max_value=0xE005)
+_table = st.dictionaries(st.lists(_units, min_size=1, max_size=4).map(tuple),
+                         st.lists(_units, max_size=3).map(tuple), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_table, st.lists(_units | st.just(10), max_size=60))
+def test_vectorised_rewriting_equals_plain_longest_first_rewriting(table, seq):
+    import numpy as np
+
+    from beian.text import _Rewriter
+
+    # patterns never contain the text separator (10); a separator is never rewritten
+    got = _Rewriter(table)(np.asarray(seq, dtype=np.uint32)).tolist()
+    assert got == _reference_rewrite(seq, table)
