@@ -2,9 +2,11 @@
 and 1000× the content, beside bare rapidfuzz `process.extractOne` on the same phrasings.
 
 Synthetic content at N× is N copies of every real entry. Every copy after the first gets its own
-id and *genuinely different strings*: each phrasing has two to four extra words mixed in at
+id and *genuinely different strings*: each phrasing has one or two extra words mixed in at
 random places (words drawn from the answers' own vocabulary, seeded, so runs are repeatable),
-so neither the normaliser nor rapidfuzz can reuse work across copies.
+so neither the normaliser nor rapidfuzz can reuse work across copies, while the text stays
+about the size of the real content (N× the content means N× the text). The run prints how
+many of the phrasings are distinct strings.
 
 Questions are those of eval/questions.yaml (latency only; accuracy is `eval`'s job) or, without
 that file, every entry's title. Build times are for a warm process (the pinyin table, ~0.2 s,
@@ -55,7 +57,7 @@ def synthetic_entries(kb: KnowledgeBase, scale: int, seed: int = 7) -> list:
             phrasings = []
             for p in e.phrasings:
                 parts = list(p)
-                for _ in range(rng.randint(2, 4)):
+                for _ in range(rng.randint(1, 2)):
                     w = rng.choice(words)
                     parts.insert(rng.randint(0, len(parts)), w if not w.isascii() else f" {w} ")
                 phrasings.append("".join(parts))
@@ -99,7 +101,11 @@ def run_bench(kb: KnowledgeBase, scales: Sequence[int] = (1, 10, 100, 1000), que
     rows = []
     for scale in scales:
         entries = synthetic_entries(kb, scale)
-        n_phr = sum(len(e.phrasings) for e in entries)
+        all_phrasings = [p for e in entries for p in e.phrasings]
+        n_phr = len(all_phrasings)
+        n_distinct = len(set(all_phrasings))
+        n_chars = sum(map(len, all_phrasings))
+        del all_phrasings
         gc.collect()
         builds = []
         for _ in range(2 if scale >= 100 else 3):
@@ -120,7 +126,8 @@ def run_bench(kb: KnowledgeBase, scales: Sequence[int] = (1, 10, 100, 1000), que
             t = time.perf_counter()
             process.extractOne(q, choices, scorer=fuzz.WRatio, processor=utils.default_process)
             ext.append(1000 * (time.perf_counter() - t))
-        row = dict(scale=scale, entries=len(entries), phrasings=n_phr, build_s=min(builds), builds=builds,
+        row = dict(scale=scale, entries=len(entries), phrasings=n_phr, distinct=n_distinct, chars=n_chars,
+                   build_s=min(builds), builds=builds,
                    ask_p50=_pct(lat, 0.5), ask_p95=_pct(lat, 0.95), ask_max=max(lat),
                    extract_p50=_pct(ext, 0.5), extract_p95=_pct(ext, 0.95), n_ask=len(lat), n_extract=len(ext))
         rows.append(row)
@@ -131,4 +138,6 @@ def run_bench(kb: KnowledgeBase, scales: Sequence[int] = (1, 10, 100, 1000), que
         f"{r['scale']}× " + "/".join(f"{b:.2f}" for b in r["builds"]) for r in rows) + " s)")
     out(f"(ask: {rows[0]['n_ask']} questions per scale; extractOne: WRatio + default_process over all phrasings, "
         f"{rows[-1]['n_extract']} questions at 100× and above)")
+    out("(distinct phrasings / characters: " + "; ".join(
+        f"{r['scale']}× {r['distinct']}/{r['phrasings']}, {r['chars'] / 1e6:.2f} M chars" for r in rows) + ")")
     return rows

@@ -282,6 +282,14 @@ def format_report(report: Report, *, misses: bool = True, title: str | None = No
 def threshold_sweep(matcher: Matcher, questions: Sequence[Question], thresholds: Sequence[float]) -> list[tuple[float, float, float]]:
     """(threshold, top-1 in scope %, out-of-scope declined %) for each answer threshold, the
     other rules (empty, too vague, ambiguity margin) as configured."""
+    return [(t, top1, declined) for t, top1, declined, _ in threshold_sweep_detail(matcher, questions, thresholds)]
+
+
+def threshold_sweep_detail(matcher: Matcher, questions: Sequence[Question],
+                           thresholds: Sequence[float]) -> list[tuple[float, float, float, float]]:
+    """As `threshold_sweep`, plus a utility: share answered right − 2 × share answered wrong
+    (in scope, wrong entry) − 2 × share of out-of-scope answered. A wrong answer misleads; a
+    declined question still shows the right entry among its suggestions nearly always."""
     tops = []
     for q in questions:
         query = matcher._query(q.q)
@@ -297,8 +305,11 @@ def threshold_sweep(matcher: Matcher, questions: Sequence[Question], thresholds:
     out = []
     for t in thresholds:
         answered = [(q, top if (top and s >= t and g >= matcher.settings.ambiguity_margin) else None) for q, top, s, g in tops]
-        out.append((t, 100.0 * sum(a == q.expect for q, a in answered if q.expect) / n_in,
-                    100.0 * sum(a is None for q, a in answered if not q.expect) / n_out))
+        right = sum(a == q.expect for q, a in answered if q.expect)
+        wrong = sum(a is not None and a != q.expect for q, a in answered if q.expect)
+        oos_answered = sum(a is not None for q, a in answered if not q.expect)
+        utility = right / n_in - 2 * wrong / n_in - 2 * oos_answered / n_out
+        out.append((t, 100.0 * right / n_in, 100.0 * (n_out - oos_answered) / n_out, utility))
     return out
 
 
@@ -316,10 +327,10 @@ def evaluate(kb: KnowledgeBase, path: Path | None, *, loo: bool = False, peers: 
         out("")
         out(f"answer_threshold sweep on this data (now {matcher.settings.answer_threshold:g}; "
             f"ambiguity_margin {matcher.settings.ambiguity_margin:g}):")
-        out("  threshold  top-1 in scope  out-of-scope declined")
-        for t, top1, declined in threshold_sweep(matcher, questions, [float(x) for x in range(40, 71)]):
+        out("  threshold  top-1 in scope  out-of-scope declined  utility (right − 2×wrong)")
+        for t, top1, declined, utility in threshold_sweep_detail(matcher, questions, [float(x) for x in range(35, 66)]):
             mark = "  <- now" if abs(t - matcher.settings.answer_threshold) < 1e-9 else ""
-            out(f"  {t:9.1f}  {top1:13.1f}%  {declined:20.1f}%{mark}")
+            out(f"  {t:9.1f}  {top1:13.1f}%  {declined:20.1f}%  {utility:24.3f}{mark}")
     if peers:
         rules = (("accuracy", "cutoff with the best accuracy on development data"),
                  ("decline95", "cutoff chosen like ours: ≥95% of development out-of-scope declined"))

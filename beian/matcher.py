@@ -47,6 +47,8 @@ from .text import MAX_QUESTION_CHARS, Normalizer, cut
 _NL = 10
 _NCODES = 0x110000
 _EAGER_DECODE_UNITS = 2_000_000
+_CHUNK_UNITS = 1 << 20  # positions per pass when indexing
+_PRESENCE_CELLS = 1 << 23  # cells of the (entries block × units) presence table reused per block
 
 
 @dataclass(frozen=True)
@@ -155,14 +157,11 @@ class Matcher:
         settings = settings or MatchSettings.from_kb(kb)
         entries = tuple(kb.entries if entries is None else entries)
         normalizer = Normalizer([(g.canonical, g.variants) for g in kb.synonyms], frames=settings.frame_words)
-        texts: list[str] = []
-        row_entry: list[int] = []
-        for i, entry in enumerate(entries):
-            phrasings = entry.phrasings
-            texts.extend(phrasings)
-            row_entry.extend([i] * len(phrasings))
+        per_entry = [e.phrasings for e in entries]
+        texts = [p for phrasings in per_entry for p in phrasings]
+        row_entry = np.repeat(np.arange(len(entries), dtype=np.int64), [len(p) for p in per_entry])
         units = normalizer.units_array(texts)
-        matcher = cls(kb, entries, settings, normalizer, units, np.asarray(row_entry, dtype=np.int64), texts)
+        matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts)
         matcher.build_seconds = time.perf_counter() - start
         return matcher
 
@@ -193,42 +192,78 @@ class Matcher:
         lut = np.full(_NCODES, -1, dtype=np.int32)
         lut[vocab] = np.arange(vocab.size, dtype=np.int32)
         self._pos_uid = lut[units]  # unit id at every position, -1 at row separators
-        uid = self._pos_uid[~sep]
-        lens = self._row_end - self._row_start
-        entry_of = np.repeat(row_entry.astype(np.int32), lens)  # entry of every unit position
-        # One stable sort by unit id (a radix sort: ids fit in 16 bits) lists, per unit, its
-        # positions in entry order: the postings and the document frequencies at once.
-        order = np.argsort(uid.astype(np.uint16) if vocab.size <= 0xFFFF else uid, kind="stable")
-        entry_s = entry_of[order]
-        counts = np.bincount(uid, minlength=vocab.size)
-        starts = np.cumsum(counts) - counts
-        new = np.ones(order.size, dtype=bool)
-        new[1:] = entry_s[1:] != entry_s[:-1]
-        new[starts[counts > 0]] = True  # first position of every unit
-        df = np.zeros(vocab.size, dtype=np.int64)
-        df[counts > 0] = np.add.reduceat(new, starts[counts > 0], dtype=np.int64)
+        v = max(vocab.size, 1)
+        self._pair_v = vocab.size
+        self._seen_pairs = np.zeros(v * v if vocab.size <= _PAIR_DIRECT else _PAIR_BITS, dtype=bool)
+        pos_entry_of_row = row_entry.astype(np.int32)
+        # Which unit bigrams occur anywhere in the content: a bitmap, marked in cache-sized chunks
+        # (big temporaries cost page faults). A question bigram never seen (重启, 商标 …) is a new
+        # term and weighs like an unknown unit.
+        step = _CHUNK_UNITS
+        for a in range(0, n, step):
+            p = self._pos_uid[a:min(n, a + step + 1)]  # one unit of overlap: the edge bigram
+            both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
+            self._seen_pairs[self._pair_slot(p[:-1], p[1:])[both]] = True
+        if v <= 0xFFFF:
+            # Postings without sorting the positions: for a block of entries at a time, mark an
+            # (entry, unit) presence table (small, reused); its set cells are the block's distinct
+            # (entry, unit) pairs in entry order — about a third of the positions — and one stable
+            # radix sort of those pairs groups them by unit.
+            block = max(1, _PRESENCE_CELLS // v)
+            table = np.zeros(block * v, dtype=np.int32)  # reused; only cells written per block are read
+            pair_entry_parts, pair_unit_parts = [], []
+            for e0 in range(0, n_entries, block):
+                e1 = min(n_entries, e0 + block)
+                r0, r1 = int(self._entry_row_start[e0]), int(self._entry_row_end[e1 - 1])
+                if r1 <= r0:
+                    continue
+                a, b = int(self._row_start[r0]), int(self._row_end[r1 - 1])
+                q = self._pos_uid[a:b]
+                is_sep = q < 0
+                rows = r0 + np.cumsum(is_sep)  # row of each position
+                keep = ~is_sep
+                ent = pos_entry_of_row[rows[keep]]
+                unit = q[keep]
+                key = (ent - np.int32(e0)) * np.int32(v) + unit
+                # one survivor per distinct (entry, unit): write each position's index, keep the
+                # positions that read their own index back (the last writer of each cell)
+                idx = np.arange(key.size, dtype=np.int32)
+                table[key] = idx
+                first = table[key] == idx
+                pair_entry_parts.append(ent[first])
+                pair_unit_parts.append(unit[first].astype(np.uint16))
+            pair_entry = np.concatenate(pair_entry_parts) if pair_entry_parts else np.zeros(0, np.int32)
+            pair_unit = np.concatenate(pair_unit_parts) if pair_unit_parts else np.zeros(0, np.uint16)
+            order = np.argsort(pair_unit, kind="stable")
+            df = np.bincount(pair_unit, minlength=vocab.size)
+            self._post_entry = pair_entry[order]
+        else:  # over 65 535 distinct units: one stable sort of all positions by unit id instead
+            uid = self._pos_uid[~sep]
+            entry_of = np.repeat(pos_entry_of_row, self._row_end - self._row_start)
+            order = np.argsort(uid.astype(np.uint16) if vocab.size <= 0xFFFF else uid, kind="stable")
+            entry_s = entry_of[order]
+            counts = np.bincount(uid, minlength=vocab.size)
+            starts = np.cumsum(counts) - counts
+            new = np.ones(order.size, dtype=bool)
+            new[1:] = entry_s[1:] != entry_s[:-1]
+            new[starts[counts > 0]] = True  # first position of every unit
+            df = np.zeros(vocab.size, dtype=np.int64)
+            df[counts > 0] = np.add.reduceat(new, starts[counts > 0], dtype=np.int64)
+            self._post_entry = entry_s[new]
         self._post_ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
-        self._post_entry = entry_s[new]
         # idf over entries: a unit in every entry weighs ~0, a unit in one entry the most.
         idf = np.maximum(np.log((n_entries + 1) / (df + 0.5)), 0.0)
         frames = np.isin(vocab, np.fromiter(self.normalizer.frame_codes, dtype=np.uint32, count=len(self.normalizer.frame_codes)))
         idf[frames] *= self.settings.frame_weight  # question frames (什么, 怎么 …) weigh little
         self._idf = idf
         self._unknown_w = float(self.settings.unknown_unit_weight * (math.log((n_entries + 1) / 0.5) if n_entries else 1.0))
-        # Which unit bigrams occur anywhere in the content: a bitmap (O(n), no sort). A question
-        # bigram never seen (重启, 商标 …) is a new term and weighs like an unknown unit.
-        p = self._pos_uid
-        both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
-        self._pair_v = vocab.size
-        self._seen_pairs = np.zeros(max(vocab.size, 1) ** 2 if vocab.size <= _PAIR_DIRECT else _PAIR_BITS, dtype=bool)
-        self._seen_pairs[self._pair_slot(p[:-1], p[1:])[both]] = True
         self._lock = threading.Lock()
 
     def _pair_slot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Bitmap slot of unit-id bigrams: exact (a·V + b) when V is small, else hashed."""
         v = self._pair_v
         if v <= _PAIR_DIRECT:
-            return a.astype(np.int32) * np.int32(v) + b.astype(np.int32)
+            return a.astype(np.int32, copy=False) * np.int32(v) + b.astype(np.int32, copy=False)
         with np.errstate(over="ignore"):
             return ((a.astype(np.int64) * v + b) * 0x9E3779B1) & (_PAIR_BITS - 1)
 
@@ -295,12 +330,24 @@ class Matcher:
         mix = lambda u, b, share: share * f[u] + (1.0 - share) * f[b]  # noqa: E731 - unigram/bigram blend
         score = (s.weight_q_cover * mix("qu", "qb", s.unigram_share_q) + s.weight_p_cover * mix("pu", "pb", s.unigram_share_p)
                  + s.weight_e_cover * mix("eu", "eb", s.unigram_share_e) + s.weight_ratio * ratio)
-        if s.weight_partial:
-            score += s.weight_partial * process.cdist([q], choices, scorer=fuzz.partial_ratio, dtype=np.float32)[0] / 100.0
         # A long question covers little of itself with any one phrasing, yet matches a lot of
         # weighted bigrams of the right entry: that matched mass counts as evidence on its own.
-        score = 100.0 * np.maximum(score, 1.0 - np.exp(-f["meb"] / s.mass_scale))
+        mass = 1.0 - np.exp(-f["meb"] / s.mass_scale)
         row_ent = self._row_entry[rows]
+        if s.weight_partial:
+            # partial_ratio (the costliest measure) adds at most weight_partial: only rows that could
+            # then reach the 4th-best entry's score are worth computing it for — the answer, the
+            # suggestions and the margin come out exactly as if it were computed for all.
+            low = np.maximum(score, mass)
+            entry_low = np.full(len(self.entries), -1.0)
+            np.maximum.at(entry_low, row_ent, low)
+            top = np.sort(entry_low[np.unique(row_ent)])[::-1]
+            bar = top[min(3, top.size - 1)] - s.weight_partial
+            need = np.flatnonzero(np.maximum(score + s.weight_partial, mass) >= bar)
+            if need.size:
+                part = process.cdist([q], [choices[i] for i in need.tolist()], scorer=fuzz.partial_ratio, dtype=np.float32)[0]
+                score[need] += s.weight_partial * part / 100.0
+        score = 100.0 * np.maximum(score, mass)
         order = np.lexsort((-score, row_ent))
         firsts = np.ones(order.size, dtype=bool)
         firsts[1:] = row_ent[order][1:] != row_ent[order][:-1]

@@ -90,8 +90,11 @@ _WORD_BASE = 0xF0000  # Latin words and numbers: planes 15 and 16 …
 _WORD_SLOTS = 0x1FFFE - 2048
 _WORD_HASH_BASE = _WORD_BASE + _WORD_SLOTS  # … and once those are full, hashed into 2048 codes
 _NCODES = 0x110000
+_CHUNK_TEXTS = 32_000  # texts tokenised per pass when indexing (keeps the arrays cache-sized)
 _NL = 10  # texts are joined with "\n"
-_DROP = 0  # unit-table value for "remove" (NUL never survives cleaning: controls become spaces)
+_DROP = 0  # marks units to remove inside a rewrite (NUL never survives cleaning: controls become spaces)
+_COMPOSES = 0xFFFFFFFE  # unit-table value: this character composes with a neighbour (exact path)
+_UNSEEN = 0xFFFFFFFF  # unit-table value: not looked up yet
 _SPACE = 32
 _P = np.uint64(0x100000001B3)  # FNV prime: multiplier of the polynomial window hash
 
@@ -307,34 +310,48 @@ def _bitmap_index(h):
         return ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BITMAP_BITS)).astype(np.int64)
 
 
+def _slot_index(h, bits: int):
+    """Slot of a window hash in a table of 2**bits slots (same mixing as `_bitmap_index`)."""
+    with np.errstate(over="ignore"):
+        return ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.int64)
+
+
 def _hash_seq(seq: Sequence[int]) -> int:
     return int(_window_hash(np.asarray(seq, dtype=np.uint32), np.zeros(1, dtype=np.int64), len(seq))[0])
+
+
+def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """np.concatenate([np.arange(s, s + n) for s, n in zip(starts, lens)]), vectorised."""
+    total = int(lens.sum())
+    return np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
 
 
 def _expand(arr: np.ndarray, pos: np.ndarray, length: np.ndarray, repl_start: np.ndarray,
             repl_len: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """Replace arr[pos:pos+length] by pool[repl_start:repl_start+repl_len] for sorted,
-    non-overlapping (pos, length) pairs, all at once (work proportional to the matches)."""
+    non-overlapping (pos, length) pairs, all at once.
+
+    Most replacements are no longer than what they replace (variant → shorter canonical, frame
+    → one code, filler → nothing): they are written in place and the leftover slots marked and
+    squeezed out in one pass. The few longer ones (二级 → 子域名) write their first units in
+    place and insert the rest."""
     if pos.size == 0:
         return arr
-    covered = np.repeat(pos, length) + (np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length))
-    keep = np.ones(arr.size, dtype=bool)
-    keep[covered] = False
-    kept = arr[keep]
-    if not repl_len.any():
-        return kept
-    at = pos - (np.cumsum(length) - length)  # where each replacement goes in `kept`
-    n_new = int(repl_len.sum())
-    before = np.repeat(np.cumsum(repl_len) - repl_len, repl_len)  # inserted units ahead of each one
-    take = np.repeat(repl_start, repl_len) + (np.arange(n_new) - before)
-    # final slot of every inserted unit: its place in `kept`, shifted by the units inserted before
-    slot = np.repeat(at, repl_len) + np.arange(n_new)
-    out = np.empty(kept.size + n_new, dtype=arr.dtype)
-    is_new = np.zeros(out.size, dtype=bool)
-    is_new[slot] = True
-    out[slot] = pool[take]
-    out[~is_new] = kept
-    return out
+    out = arr.copy()
+    fit = np.minimum(repl_len, length)
+    out[_ranges(pos, fit)] = pool[_ranges(repl_start, fit)]  # what fits, in place
+    gap = length - fit
+    if gap.any():
+        out[_ranges(pos + fit, gap)] = _DROP  # slots freed by shorter replacements
+    extra = repl_len - fit
+    if extra.any():  # longer replacements: insert what did not fit, after their in-place part
+        long_ = np.flatnonzero(extra)
+        freed_before = np.cumsum(gap) - gap  # dropped slots ahead of each match
+        at = (pos + length - freed_before)[long_]
+        values = pool[_ranges(repl_start[long_] + fit[long_], extra[long_])]
+        out = out[out != _DROP] if gap.any() else out
+        return np.insert(out, np.repeat(at, extra[long_]), values.astype(out.dtype))
+    return out[out != _DROP] if gap.any() else out
 
 
 class _Rewriter:
@@ -364,8 +381,6 @@ class _Rewriter:
         self.repl_start = np.asarray(starts, dtype=np.int64)
         self.repl_len = np.asarray(lens, dtype=np.int64)
         self.lengths = sorted(by_len, reverse=True)
-        self.keys = {L: np.array(sorted(d), dtype=np.uint64) for L, d in by_len.items()}
-        self.ids = {L: np.array([d[k] for k in sorted(d)], dtype=np.int64) for L, d in by_len.items()}
         # Prefilters. Every code that is the first or second unit of some pattern gets a small
         # class number, and a class × class table says which pairs begin a pattern: two lookups
         # keep ~1 position in 8. Then, per length L, bitmaps of the hashes of whole patterns of
@@ -377,14 +392,29 @@ class _Rewriter:
         self.cls[codes] = np.arange(1, len(codes) + 1, dtype=np.int32)
         self.k = len(codes) + 1
         self.pair_ok = np.zeros(self.k * self.k, dtype=bool)
-        self.full_bits: dict[int, np.ndarray] = {}
         self.prefix_bits: dict[int, np.ndarray] = {}
         for pat in multi:
             self.pair_ok[self.cls[pat[0]] * self.k + self.cls[pat[1]]] = True
-            for L in range(2, len(pat) + 1):
-                h = _hash_seq(pat[:L])
-                bits = self.full_bits if L == len(pat) else self.prefix_bits
-                bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(h))] = True
+            for L in range(2, len(pat)):
+                self.prefix_bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(_hash_seq(pat[:L])))] = True
+        # Whole patterns: per length, an open table slot → (pattern hash, id), sized so that no
+        # two patterns share a slot; a window matches iff its slot holds exactly its hash.
+        self.full: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+        for L, d in by_len.items():
+            bits = 12
+            while True:
+                slots = {}
+                for h in d:
+                    slots.setdefault(int(_slot_index(np.uint64(h), bits)), []).append(h)
+                if all(len(v) == 1 for v in slots.values()):
+                    break
+                bits += 1
+            key = np.zeros(1 << bits, dtype=np.uint64)
+            rid = np.zeros(1 << bits, dtype=np.int32)
+            for slot, (h,) in slots.items():
+                key[slot] = h
+                rid[slot] = d[h]
+            self.full[L] = (bits, key, rid)
 
     def __call__(self, arr: np.ndarray) -> np.ndarray:
         n = arr.size
@@ -408,20 +438,17 @@ class _Rewriter:
                     if s.size == 0:
                         break
                     h = h * _P + arr[s + (L - 1)].astype(np.uint64)
-                    idx = _bitmap_index(h)
-                    full = self.full_bits.get(L)
+                    full = self.full.get(L)
                     if full is not None:
-                        maybe = np.flatnonzero(full[idx])
-                        if maybe.size:
-                            keys = self.keys[L]
-                            where = np.minimum(np.searchsorted(keys, h[maybe]), keys.size - 1)
-                            hit = keys[where] == h[maybe]
-                            best[s[maybe[hit]]] = L
-                            best_id[s[maybe[hit]]] = self.ids[L][where[hit]]
+                        bits, key, rid = full
+                        slot = _slot_index(h, bits)
+                        hit = np.flatnonzero(key[slot] == h)
+                        best[s[hit]] = L
+                        best_id[s[hit]] = rid[slot[hit]]
                     prefix = self.prefix_bits.get(L)
                     if prefix is None:
                         break
-                    keep = prefix[idx]
+                    keep = prefix[_bitmap_index(h)]
                     s, h = s[keep], h[keep]
         pos = np.flatnonzero(best)
         if pos.size == 0:
@@ -529,9 +556,7 @@ class Normalizer:
                  stopwords: Iterable[str] = ENGLISH_STOPWORDS,
                  frames: Sequence[str] = ()):
         self._lock = threading.Lock()
-        self._lut = np.zeros(_NCODES, dtype=np.uint32)  # raw code point → unit (see _units_joined)
-        self._lut_known = np.zeros(_NCODES, dtype=bool)
-        self._lut_special = np.zeros(_NCODES, dtype=bool)
+        self._lut = np.full(_NCODES, _UNSEEN, dtype=np.uint32)  # raw code point → unit (see _units_joined)
         self._stop = frozenset(clean(w) for w in stopwords if clean(w))
         self._stop_code = np.zeros(_NCODES, dtype=bool)  # word unit → is a stop word here
         for w in self._stop:
@@ -616,10 +641,18 @@ class Normalizer:
         return _to_str(joined).split("\n")
 
     def units_array(self, texts: Sequence[str]) -> np.ndarray:
-        """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index."""
+        """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index.
+        Texts are independent, so they are tokenised in chunks small enough for the CPU cache
+        (measured: ~40% faster at 1000× the content than one pass over everything)."""
         if not texts:
             return np.zeros(0, dtype=np.uint32)
-        return self._units_joined(texts, rewrite=True)
+        if len(texts) <= _CHUNK_TEXTS:
+            return self._units_joined(texts, rewrite=True)
+        nl = np.array([_NL], dtype=np.uint32)
+        parts: list[np.ndarray] = []
+        for i in range(0, len(texts), _CHUNK_TEXTS):
+            parts += [self._units_joined(texts[i:i + _CHUNK_TEXTS], rewrite=True), nl]
+        return np.concatenate(parts[:-1])
 
     def _units_arrays(self, texts: Sequence[str], rewrite: bool) -> list[np.ndarray]:
         joined = self._units_joined(texts, rewrite=rewrite)
@@ -630,15 +663,21 @@ class Normalizer:
         joined = "\n".join(texts)
         if joined.count("\n") != len(texts) - 1:  # a text holding its own line breaks
             joined = "\n".join(" ".join(t.splitlines()) for t in texts)
-        arr = _a_not_a(_to_array(joined))
-        self._ensure(arr)
-        if self._lut_special[arr].any():  # rare: combining marks, ligatures, ㎏ …: clean exactly first
-            arr = _a_not_a(_to_array(_clean_exact(_to_str(arr))))
-            self._ensure(arr)
+        raw = _a_not_a(_to_array(joined))
         # One lookup does clean (NFKC, case, traditional → simplified, punctuation → space),
-        # particle dropping and character → syllable; Latin letters stay letters for `_words`.
-        arr = self._lut[arr]
-        arr = arr[arr != _DROP]
+        # particles → space and character → syllable; Latin letters stay letters for `_words`.
+        # Code points not seen before read as _UNSEEN and are filled in; characters that compose
+        # with a neighbour read as _COMPOSES and send the text through exact cleaning first.
+        arr = self._lut[raw]
+        if arr.size and arr.max() >= _COMPOSES:
+            self._ensure(raw)
+            arr = self._lut[raw]
+            if arr.max() >= _COMPOSES:  # rare: combining marks, ligatures, ㎏ …
+                raw = _a_not_a(_to_array(_clean_exact(_to_str(raw))))
+                self._ensure(raw)
+                arr = self._lut[raw]
+                arr[arr == _COMPOSES] = _SPACE  # a mark with nothing to compose with: ignored
+        del raw
         arr = self._words(arr)
         arr = arr[arr != _SPACE]
         if rewrite:
@@ -648,20 +687,17 @@ class Normalizer:
     def _ensure(self, arr: np.ndarray) -> None:
         """Fill the per-normaliser lookup table for the code points of `arr` not seen before
         (vectorised over the process-wide clean and syllable tables)."""
-        todo = arr[~self._lut_known[arr]]
+        todo = np.unique(arr[self._lut[arr] == _UNSEEN])
         if not todo.size:
             return
-        todo = np.unique(todo)
         with self._lock:
             _CLEAN.ensure(todo)
             special = _CLEAN.special[todo] | _COMPOSING[todo]
             cleaned = _CLEAN.lut[todo]
             _SYLLABLES.map.ensure(cleaned)
             unit = np.where(self._special[cleaned] != cleaned, self._special[cleaned], _SYLLABLES.map.lut[cleaned])
-            unit = np.where(self._drop[cleaned], _DROP, unit)
-            self._lut[todo] = np.where(special, _SPACE, unit)
-            self._lut_special[todo] = special
-            self._lut_known[todo] = True
+            unit = np.where(self._drop[cleaned], _SPACE, unit)  # particles: gone like punctuation
+            self._lut[todo] = np.where(special, _COMPOSES, unit)
 
     def _words(self, arr: np.ndarray) -> np.ndarray:
         """Each run of Latin letters/digits → one word unit (or nothing, for a stop word)."""
@@ -683,9 +719,9 @@ class Normalizer:
             h = np.add.reduceat((arr[at].astype(np.uint64) + np.uint64(1)) * weights[offset], np.cumsum(lens) - lens)
         units = _WORDS.lookup(h, arr, starts, ends)
         keep_unit = ~self._stop_code[units]
-        arr[starts[keep_unit]] = units[keep_unit]  # `arr` is this call's own array: changed in place
-        latin[starts[keep_unit]] = False
-        return arr[~latin]
+        arr[at] = _SPACE  # `arr` is this call's own array: letters become spaces, squeezed out later …
+        arr[starts[keep_unit]] = units[keep_unit]  # … but each kept word's first slot holds its unit
+        return arr
 
     # -------------------------------------------------------------------- readable forms
     def normalize(self, text: str) -> str:
