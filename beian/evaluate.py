@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
@@ -281,7 +281,7 @@ def format_report(report: Report, *, misses: bool = True, title: str | None = No
 
 def threshold_sweep(matcher: Matcher, questions: Sequence[Question], thresholds: Sequence[float]) -> list[tuple[float, float, float]]:
     """(threshold, top-1 in scope %, out-of-scope declined %) for each answer threshold, the
-    other rules (empty, too vague, ambiguity margin) as configured."""
+    other rules (empty, too vague, clear-winner lane, ambiguity margin) as configured."""
     return [(t, top1, declined) for t, top1, declined, _ in threshold_sweep_detail(matcher, questions, thresholds)]
 
 
@@ -304,7 +304,8 @@ def threshold_sweep_detail(matcher: Matcher, questions: Sequence[Question],
     n_out = sum(q.expect is None for q in questions) or 1
     out = []
     for t in thresholds:
-        answered = [(q, top if (top and s >= t and g >= matcher.settings.ambiguity_margin) else None) for q, top, s, g in tops]
+        gate = replace(matcher.settings, answer_threshold=t)
+        answered = [(q, top if (top and not gate.decline_reason(s, g)) else None) for q, top, s, g in tops]
         right = sum(a == q.expect for q, a in answered if q.expect)
         wrong = sum(a is not None and a != q.expect for q, a in answered if q.expect)
         oos_answered = sum(a is not None for q, a in answered if not q.expect)
@@ -325,10 +326,11 @@ def evaluate(kb: KnowledgeBase, path: Path | None, *, loo: bool = False, peers: 
     out(format_report(reports["ours"], title="ours (beian.matcher; thresholds from knowledge/matching.yaml)"))
     if loo:
         out("")
-        out(f"answer_threshold sweep on this data (now {matcher.settings.answer_threshold:g}; "
-            f"ambiguity_margin {matcher.settings.ambiguity_margin:g}):")
+        st = matcher.settings
+        out(f"answer_threshold sweep on this data (now {st.answer_threshold:g}; clear winner: score ≥ "
+            f"{st.clear_winner_floor:g} and lead ≥ {st.clear_winner_lead:g}; ambiguity_margin {st.ambiguity_margin:g}):")
         out("  threshold  top-1 in scope  out-of-scope declined  utility (right − 2×wrong)")
-        for t, top1, declined, utility in threshold_sweep_detail(matcher, questions, [float(x) for x in range(35, 66)]):
+        for t, top1, declined, utility in threshold_sweep_detail(matcher, questions, [float(x) for x in range(35, 91)]):
             mark = "  <- now" if abs(t - matcher.settings.answer_threshold) < 1e-9 else ""
             out(f"  {t:9.1f}  {top1:13.1f}%  {declined:20.1f}%  {utility:24.3f}{mark}")
     if peers:

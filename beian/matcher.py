@@ -25,8 +25,10 @@ How a question is matched (docs/MATCHING.md has the measurements behind each cho
    a long question covers little of itself but matches much of the right entry. An entry
    scores its best phrasing's score, 0..100.
 4. Decide: nothing left after normalisation → "empty"; only vague words (备案, 阿里云 …) →
-   "too_vague"; best score under `answer_threshold` → "low_score"; best two entries within
-   `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…); otherwise answered.
+   "too_vague"; best score under `answer_threshold`, unless it is at least `clear_winner_floor`
+   and leads the runner-up by `clear_winner_lead` (a clear winner) → "low_score"; best two
+   entries within `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…); otherwise
+   answered (`MatchSettings.decline_reason` is that rule, in one place).
    Declined answers still carry the best suggestions (score ≥ `suggestion_floor`).
 """
 from __future__ import annotations
@@ -57,6 +59,8 @@ class MatchSettings:
 
     answer_threshold: float = 52.0
     ambiguity_margin: float = 2.0
+    clear_winner_floor: float = 100.0  # 100 with the lead below: no clear-winner lane unless configured
+    clear_winner_lead: float = 100.0
     suggestion_floor: float = 25.0
     max_question_chars: int = MAX_QUESTION_CHARS
     prefilter_entries: int = 60
@@ -74,6 +78,20 @@ class MatchSettings:
     novel_bigram_weight: float = 1.0
     vague_terms: tuple[str, ...] = ()
     frame_words: tuple[str, ...] = ()
+
+    def decline_reason(self, best: float, lead: float) -> str:
+        """The one decision on a ranked question: "" to answer, else "low_score" or "ambiguous".
+
+        `best` is the best entry's score, `lead` its lead over the runner-up. A score at or above
+        `answer_threshold` is enough on its own; a lower one (down to `clear_winner_floor`) is
+        enough when the best entry leads by `clear_winner_lead` or more — an unseen paraphrase
+        often scores lower but still stands out, where an off-topic question scores flat."""
+        clear_winner = best >= self.clear_winner_floor and lead >= self.clear_winner_lead
+        if best < self.answer_threshold and not clear_winner:
+            return "low_score"
+        if lead < self.ambiguity_margin:
+            return "ambiguous"
+        return ""
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase) -> MatchSettings:
@@ -434,10 +452,11 @@ class Matcher:
             return self._decline(q, notice, "empty", ranked)
         if q.vague:
             return self._decline(q, notice, "too_vague", ranked)
-        if top is None or top.score < s.answer_threshold:
+        if top is None:
             return self._decline(q, notice, "low_score", ranked)
-        if len(ranked) > 1 and top.score - ranked[1].score < s.ambiguity_margin:
-            return self._decline(q, notice, "ambiguous", ranked)
+        reason = s.decline_reason(top.score, _lead(ranked))
+        if reason:
+            return self._decline(q, notice, reason, ranked)
         entry = self.entries[top.index]
         return Answer(
             answered=True, id=entry.id, kind=entry.kind, title=entry.title, answer=entry.answer,
@@ -495,6 +514,11 @@ def _cover(feat: np.ndarray, feat_w: np.ndarray, local_row: np.ndarray, ent_loca
     epairs = np.unique(ent_local[rows_hit] * nq + qi)
     ie = np.bincount(epairs // nq, weights=q_w[epairs % nq], minlength=n_ents)[ent_local]
     return iq, ip, ie, epairs
+
+
+def _lead(ranked: Sequence[Ranked]) -> float:
+    """How far the best entry is ahead of the second (its whole score when it is alone)."""
+    return ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
 
 
 def _score(x: float) -> float:

@@ -101,6 +101,8 @@ class SynonymGroup(Strict):
 MATCHING_NUMBERS: dict[str, tuple[float, float]] = {  # name -> allowed range
     "answer_threshold": (0, 100),
     "ambiguity_margin": (0, 50),
+    "clear_winner_floor": (0, 100),
+    "clear_winner_lead": (0, 100),
     "suggestion_floor": (0, 100),
     "max_question_chars": (20, 5000),
     "prefilter_entries": (1, 10_000),

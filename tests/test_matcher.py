@@ -2,6 +2,7 @@
 the real one should not contain (two entries asking the same thing)."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from beian.answer import Answer
-from beian.kb import KnowledgeBase, load_kb
+from beian.kb import KnowledgeBase, _check_matching, load_kb
 from beian.matcher import MatchSettings, Matcher, format_answer, question_from_bytes
-from beian.models import Faq
+from beian.models import Faq, MatchingSetting
 from beian.text import is_cjk, syllable
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,6 +154,56 @@ def test_two_equally_close_entries_are_not_guessed_between(kb):
     assert not a.answered and a.reason == "ambiguous"
     assert {s.id for s in a.suggestions[:2]} == {"renew-a", "renew-b"}
     assert m.ask("备案多少钱").id == "fee"  # a clear question in the same KB is still answered
+
+
+# -------------------------------------------------------------------------- the decision gate
+
+GATE = MatchSettings(answer_threshold=60, clear_winner_floor=42, clear_winner_lead=5, ambiguity_margin=2)
+
+
+@pytest.mark.parametrize("best, lead, reason", [
+    (65, 3, ""),            # high enough on its own
+    (50, 10, ""),           # lower, but a clear winner
+    (42, 5, ""),            # the lane's corner, inclusive
+    (50, 4, "low_score"),   # lower and only a little ahead: a flat distribution
+    (41, 30, "low_score"),  # under the floor, however far ahead
+    (65, 1, "ambiguous"),   # high, but the runner-up is as close
+])
+def test_the_gate_answers_a_high_score_or_a_clear_winner(best, lead, reason):
+    assert GATE.decline_reason(best, lead) == reason
+
+
+def test_the_shipped_clear_winner_lane_sits_between_margin_and_threshold(matcher):
+    s = matcher.settings
+    assert s.clear_winner_floor <= s.answer_threshold and s.clear_winner_lead >= s.ambiguity_margin
+
+
+@pytest.mark.parametrize("question, expected", [("备案要本人去拍照吗", "step-upload-verify"),
+                                                ("审核大概得等几天", "step-review")])
+def test_a_paraphrase_scoring_under_the_threshold_but_clearly_ahead_is_answered(matcher, question, expected):
+    ranked = matcher.rank(question, 2)
+    assert ranked[0].score < matcher.settings.answer_threshold  # only the clear-winner lane can answer it
+    a = matcher.ask(question)
+    assert a.answered and a.id == expected
+
+
+@pytest.fixture(scope="module")
+def lane_only(kb) -> Matcher:
+    """The shipped settings with the absolute threshold out of reach: only a clear winner is answered."""
+    return Matcher.build(kb, dataclasses.replace(MatchSettings.from_kb(kb), answer_threshold=100))
+
+
+@pytest.mark.parametrize("question", OFF_TOPIC)
+def test_off_topic_questions_are_not_clear_winners(lane_only, question):
+    a = lane_only.ask(question)  # a flat score distribution fails the lane
+    assert not a.answered and a.reason in ("low_score", "ambiguous")
+
+
+def test_a_clear_winner_floor_above_the_threshold_is_a_content_error(kb):
+    items = tuple(MatchingSetting(name=i.name, value=i.value + 20 if i.name == "clear_winner_floor" else i.value,
+                                  reason=i.reason) for i in kb.sections["matching"])
+    broken = dataclasses.replace(kb, sections={**kb.sections, "matching": items})
+    assert any("clear_winner_floor" in p.where for p in _check_matching(broken))
 
 
 # ------------------------------------------------------------------------------------- contract
