@@ -61,7 +61,8 @@ def _write(text: str) -> None:
 
 
 def cmd_ask(args) -> int:
-    from .matcher import Matcher, format_answer, question_from_bytes
+    from .matcher import Matcher, question_from_bytes
+    from .presenters import format_answer
 
     if args.question is None and not args.jsonl:
         raise InputError("give a question (python -m beian ask \"二级域名要单独备案吗\") or --jsonl to read stdin")

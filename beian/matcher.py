@@ -529,14 +529,7 @@ def _decode(arr: np.ndarray) -> str:
     return arr.astype(np.uint32, copy=False).tobytes().decode("utf-32-le", "surrogatepass")
 
 
-# ------------------------------------------------------------------------------ presentation
-
-_REASONS = {
-    "empty": "问题是空的（或只有客套话）",
-    "too_vague": "问题太笼统，只提到了“备案”这类通用词",
-    "low_score": "知识库里没有足够接近的问题",
-    "ambiguous": "有几个答案同样接近，不敢替您猜",
-}
+# ------------------------------------------------------------------------------ input
 
 
 def question_from_bytes(raw: bytes) -> str:
@@ -544,28 +537,3 @@ def question_from_bytes(raw: bytes) -> str:
     ending dropped. Never raises."""
     text = raw.decode("utf-8", errors="replace")
     return text.lstrip("\ufeff").rstrip("\r\n")
-
-
-def format_answer(a: Answer) -> str:
-    """The readable form of an Answer for people at a terminal."""
-    lines = []
-    if a.notice:
-        lines.append(f"（{a.notice}）")
-    if a.answered:
-        conf = f"，可信度 {a.confidence}" if a.confidence else ""
-        lines += [f"【{a.title}】（{a.id}，匹配度 {a.score:g}{conf}）", "", (a.answer or "").rstrip(), "", f"来源：{a.source}"]
-        for c in a.corrections:
-            lines += ["", f"⚠ 更正（{c.id}，可信度 {c.confidence}，核实于 {c.checked}）",
-                      f"  指南原文：{c.guide_says}", "  " + c.correction.strip().replace("\n", "\n  "),
-                      "  来源：" + "；".join(c.sources)]
-        if a.related:
-            lines += ["", "相关问题："] + [f"  - {r.title}（{r.id}）" for r in a.related]
-        if a.suggestions:
-            lines += ["", "其他可能相关："] + [f"  - {s.title}（{s.id}，{s.score:g}）" for s in a.suggestions]
-    else:
-        lines.append(f"抱歉，这个问题我没有把握回答：{_REASONS.get(a.reason, a.reason)}。")
-        if a.suggestions:
-            lines += ["您是不是想问："] + [f"  {i}. {s.title}（{s.id}，{s.score:g}）" for i, s in enumerate(a.suggestions, 1)]
-        else:
-            lines.append("可以换个说法再问，例如：二级域名需要单独备案吗？备案审核要多久？")
-    return "\n".join(lines)

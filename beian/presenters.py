@@ -96,6 +96,31 @@ def decline_text(reason: str) -> str:
     return DECLINE_TEXT.get(reason, DECLINE_TEXT["low_score"])
 
 
+def format_answer(a) -> str:
+    """The readable form of an answer.Answer for people at a terminal (`python -m beian ask`)."""
+    lines = []
+    if a.notice:
+        lines.append(f"（{a.notice}）")
+    if a.answered:
+        conf = f"，可信度 {a.confidence}" if a.confidence else ""
+        lines += [f"【{a.title}】（{a.id}，匹配度 {a.score:g}{conf}）", "", (a.answer or "").rstrip(), "", f"来源：{a.source}"]
+        for c in a.corrections:
+            lines += ["", f"⚠ 更正（{c.id}，可信度 {c.confidence}，核实于 {c.checked}）",
+                      f"  指南原文：{c.guide_says}", "  " + c.correction.strip().replace("\n", "\n  "),
+                      "  来源：" + "；".join(c.sources)]
+        if a.related:
+            lines += ["", "相关问题："] + [f"  - {r.title}（{r.id}）" for r in a.related]
+        if a.suggestions:
+            lines += ["", "其他可能相关："] + [f"  - {s.title}（{s.id}，{s.score:g}）" for s in a.suggestions]
+    else:
+        lines.append(decline_text(a.reason))  # the same wording the chat shows
+        if a.suggestions:
+            lines += ["您是不是想问："] + [f"  {i}. {s.title}（{s.id}，{s.score:g}）" for i, s in enumerate(a.suggestions, 1)]
+        else:
+            lines.append("可以换个说法再问，例如：二级域名需要单独备案吗？备案审核要多久？")
+    return "\n".join(lines)
+
+
 def correction_markdown(corr) -> str:
     """A correction (models.Correction or answer.CorrectionNote) as Markdown for a warning box.
     The correction text is validated content (Markdown, no raw HTML)."""

@@ -11,7 +11,8 @@ import pytest
 
 from beian.answer import Answer
 from beian.kb import KnowledgeBase, _check_matching, load_kb
-from beian.matcher import MatchSettings, Matcher, format_answer, question_from_bytes
+from beian.matcher import MatchSettings, Matcher, question_from_bytes
+from beian.presenters import format_answer
 from beian.models import Faq, MatchingSetting
 from beian.text import is_cjk, syllable
 
