@@ -10,7 +10,6 @@ from typing import TypeVar
 
 import streamlit as st
 
-import beian.eligibility  # noqa: F401  (registers the rule and suffix files with the KB loader)
 from beian.feedback import FeedbackLog
 from beian.kb import KnowledgeBase, content_signature, default_root, load_kb
 from beian.matcher import Matcher
