@@ -33,11 +33,13 @@ a question in ~0.1 ms. `normalize` gives the readable character-level form, `tok
 """
 from __future__ import annotations
 
+import os
 import re
 import threading
 import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -91,6 +93,7 @@ _WORD_SLOTS = 0x1FFFE - 2048
 _WORD_HASH_BASE = _WORD_BASE + _WORD_SLOTS  # … and once those are full, hashed into 2048 codes
 _NCODES = 0x110000
 _CHUNK_TEXTS = 32_000  # texts tokenised per pass when indexing (keeps the arrays cache-sized)
+_MAX_INDEX_THREADS = 2  # threads tokenising chunks at build; more than the two cores here only contend
 _NL = 10  # texts are joined with "\n"
 _DROP = 0  # marks units to remove inside a rewrite (NUL never survives cleaning: controls become spaces)
 _COMPOSES = 0xFFFFFFFE  # unit-table value: this character composes with a neighbour (exact path)
@@ -649,9 +652,18 @@ class Normalizer:
         if len(texts) <= _CHUNK_TEXTS:
             return self._units_joined(texts, rewrite=True)
         nl = np.array([_NL], dtype=np.uint32)
+        chunks = [texts[i:i + _CHUNK_TEXTS] for i in range(0, len(texts), _CHUNK_TEXTS)]
+        # Chunks are independent and numpy releases the GIL in its bulk passes, so a second
+        # core takes a share (the lazily filled tables are locked, as for concurrent `units`).
+        workers = min(len(chunks), os.cpu_count() or 1, _MAX_INDEX_THREADS)
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                done = list(pool.map(lambda c: self._units_joined(c, rewrite=True), chunks))
+        else:
+            done = [self._units_joined(c, rewrite=True) for c in chunks]
         parts: list[np.ndarray] = []
-        for i in range(0, len(texts), _CHUNK_TEXTS):
-            parts += [self._units_joined(texts[i:i + _CHUNK_TEXTS], rewrite=True), nl]
+        for arr in done:
+            parts += [arr, nl]
         return np.concatenate(parts[:-1])
 
     def _units_arrays(self, texts: Sequence[str], rewrite: bool) -> list[np.ndarray]:
