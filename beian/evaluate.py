@@ -30,6 +30,7 @@ from .kb import PROJECT_ROOT, KnowledgeBase
 from .matcher import Matcher
 
 DEV_OOS_FILE = PROJECT_ROOT / "benchmarks" / "dev_out_of_scope.txt"
+DEV_QUESTIONS_FILE = PROJECT_ROOT / "benchmarks" / "dev_questions.yaml"
 OUT_OF_SCOPE = "(out of scope)"
 
 
@@ -120,8 +121,12 @@ def load_questions(path: Path, kb: KnowledgeBase) -> list[Question]:
 
 
 def development_questions(matcher: Matcher) -> list[Question]:
-    """Leave-one-out over every phrasing of every entry, plus our own out-of-scope list."""
+    """Development data — what thresholds, the gate and the peers' cutoffs are tuned on, never
+    eval/: benchmarks/dev_questions.yaml (categories prefixed "dev_"), leave-one-out over every
+    phrasing of every entry ("loo_…"), and our own out-of-scope list ("dev_out_of_scope")."""
     out = []
+    if DEV_QUESTIONS_FILE.exists():
+        out += [replace(q, category=f"dev_{q.category}") for q in load_questions(DEV_QUESTIONS_FILE, matcher.kb)]
     for row, (text, eid) in enumerate(zip(matcher._row_text, matcher.row_entry_ids)):
         lang = "english" if text.isascii() else "chinese"
         out.append(Question(text, eid, f"loo_{lang}", exclude_row=row))
@@ -279,33 +284,37 @@ def format_report(report: Report, *, misses: bool = True, title: str | None = No
     return "\n".join(lines)
 
 
-def threshold_sweep(matcher: Matcher, questions: Sequence[Question], thresholds: Sequence[float]) -> list[tuple[float, float, float]]:
-    """(threshold, top-1 in scope %, out-of-scope declined %) for each answer threshold, the
-    other rules (empty, too vague, clear-winner lane, ambiguity margin) as configured."""
-    return [(t, top1, declined) for t, top1, declined, _ in threshold_sweep_detail(matcher, questions, thresholds)]
+def threshold_sweep(matcher: Matcher, questions: Sequence[Question], thresholds: Sequence[float],
+                    on: str = "score") -> list[tuple[float, float, float]]:
+    """(threshold, top-1 in scope %, out-of-scope declined %) for each threshold; see
+    `threshold_sweep_detail`."""
+    return [(t, top1, declined) for t, top1, declined, _ in threshold_sweep_detail(matcher, questions, thresholds, on)]
 
 
-def threshold_sweep_detail(matcher: Matcher, questions: Sequence[Question],
-                           thresholds: Sequence[float]) -> list[tuple[float, float, float, float]]:
-    """As `threshold_sweep`, plus a utility: share answered right − 2 × share answered wrong
-    (in scope, wrong entry) − 2 × share of out-of-scope answered. A wrong answer misleads; a
-    declined question still shows the right entry among its suggestions nearly always."""
+def threshold_sweep_detail(matcher: Matcher, questions: Sequence[Question], thresholds: Sequence[float],
+                           on: str = "score") -> list[tuple[float, float, float, float]]:
+    """For each threshold: top-1 in scope %, out-of-scope declined %, and a utility: share
+    answered right − 2 × share answered wrong (in scope, wrong entry) − 2 × share of
+    out-of-scope answered (a wrong answer misleads; a declined question still shows the right
+    entry among its suggestions nearly always). `on="gate"` sweeps gate_threshold with the fitted
+    gate; `on="score"` sweeps a plain score threshold with no gate (to compare scoring variants
+    on one scale, as benchmarks/ablation.py does). Empty, vague and ambiguous questions are
+    declined as configured."""
     tops = []
     for q in questions:
-        query = matcher._query(q.q)
-        ranked = [] if not query.units or query.vague else matcher._rank_units(
-            query.units, 2, () if q.exclude_row is None else (q.exclude_row,))
-        if not ranked:
-            tops.append((q, None, 0.0, 0.0))
+        ranked, measures = matcher.measures(q.q, () if q.exclude_row is None else (q.exclude_row,))
+        if measures is None:
+            tops.append((q, None, 0.0, 0.0, 0.0))
             continue
         gap = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
-        tops.append((q, matcher.entries[ranked[0].index].id, ranked[0].score, gap))
+        p = matcher.gate.probability(measures) if (on == "gate" and matcher.gate) else None
+        tops.append((q, matcher.entries[ranked[0].index].id, ranked[0].score, gap, p))
     n_in = sum(q.expect is not None for q in questions) or 1
     n_out = sum(q.expect is None for q in questions) or 1
     out = []
     for t in thresholds:
-        gate = replace(matcher.settings, answer_threshold=t)
-        answered = [(q, top if (top and not gate.decline_reason(s, g)) else None) for q, top, s, g in tops]
+        gate = replace(matcher.settings, gate_threshold=t) if on == "gate" else replace(matcher.settings, score_floor=t)
+        answered = [(q, top if (top and not gate.decline_reason(s, g, p)) else None) for q, top, s, g, p in tops]
         right = sum(a == q.expect for q, a in answered if q.expect)
         wrong = sum(a is not None and a != q.expect for q, a in answered if q.expect)
         oos_answered = sum(a is not None for q, a in answered if not q.expect)
@@ -327,12 +336,12 @@ def evaluate(kb: KnowledgeBase, path: Path | None, *, loo: bool = False, peers: 
     if loo:
         out("")
         st = matcher.settings
-        out(f"answer_threshold sweep on this data (now {st.answer_threshold:g}; clear winner: score ≥ "
-            f"{st.clear_winner_floor:g} and lead ≥ {st.clear_winner_lead:g}; ambiguity_margin {st.ambiguity_margin:g}):")
+        out(f"gate_threshold sweep on this data (now {st.gate_threshold:g}; score_floor {st.score_floor:g}; "
+            f"ambiguity_margin {st.ambiguity_margin:g}; the gate's own cross-validated sweep: benchmarks/fit_gate.py):")
         out("  threshold  top-1 in scope  out-of-scope declined  utility (right − 2×wrong)")
-        for t, top1, declined, utility in threshold_sweep_detail(matcher, questions, [float(x) for x in range(35, 91)]):
-            mark = "  <- now" if abs(t - matcher.settings.answer_threshold) < 1e-9 else ""
-            out(f"  {t:9.1f}  {top1:13.1f}%  {declined:20.1f}%  {utility:24.3f}{mark}")
+        for t, top1, declined, utility in threshold_sweep_detail(matcher, questions, [x / 20 for x in range(1, 20)], on="gate"):
+            mark = "  <- now" if abs(t - st.gate_threshold) < 1e-9 else ""
+            out(f"  {t:9.2f}  {top1:13.1f}%  {declined:20.1f}%  {utility:24.3f}{mark}")
     if peers:
         rules = (("accuracy", "cutoff with the best accuracy on development data"),
                  ("decline95", "cutoff chosen like ours: ≥95% of development out-of-scope declined"))

@@ -312,8 +312,7 @@ def _check_synonyms(groups: list[tuple[SynonymGroup, int | None]]) -> list[Probl
 
 
 def _check_matching(kb: KnowledgeBase) -> list[Problem]:
-    """knowledge/matching.yaml names every setting once, the clear-winner lane sits below the
-    answer threshold and above the ambiguity margin, and the score weights add up to 1."""
+    """knowledge/matching.yaml names every setting once and the score weights add up to 1."""
     items = kb.sections.get(MATCHING_FILE.key, ())
     problems, seen = [], set()
     for item in items:
@@ -323,13 +322,6 @@ def _check_matching(kb: KnowledgeBase) -> list[Problem]:
     for name in (*MATCHING_NUMBERS, *MATCHING_LISTS):
         if name not in seen and (kb.root / MATCHING_FILE.path).exists():
             problems.append(Problem(MATCHING_FILE.path, None, f"matching[{name}]", "is missing (every setting needs a value and a reason)"))
-    value = {i.name: i.value for i in items}
-    if {"clear_winner_floor", "answer_threshold"} <= value.keys() and value["clear_winner_floor"] > value["answer_threshold"]:
-        problems.append(Problem(MATCHING_FILE.path, None, "matching[clear_winner_floor]",
-                                "must not be above answer_threshold (it is the lower floor for a clear winner)"))
-    if {"clear_winner_lead", "ambiguity_margin"} <= value.keys() and value["clear_winner_lead"] < value["ambiguity_margin"]:
-        problems.append(Problem(MATCHING_FILE.path, None, "matching[clear_winner_lead]",
-                                "must be at least ambiguity_margin (a clear winner is never ambiguous)"))
     weights = [i.value for i in items if i.name.startswith("weight_")]
     if weights and abs(sum(weights) - 1.0) > 1e-6:
         problems.append(Problem(MATCHING_FILE.path, None, "matching[weight_*]", f"the score weights must add up to 1, got {sum(weights):g}"))

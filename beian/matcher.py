@@ -25,10 +25,10 @@ How a question is matched (docs/MATCHING.md has the measurements behind each cho
    a long question covers little of itself but matches much of the right entry. An entry
    scores its best phrasing's score, 0..100.
 4. Decide: nothing left after normalisation → "empty"; only vague words (备案, 阿里云 …) →
-   "too_vague"; best score under `answer_threshold`, unless it is at least `clear_winner_floor`
-   and leads the runner-up by `clear_winner_lead` (a clear winner) → "low_score"; best two
-   entries within `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…); otherwise
-   answered (`MatchSettings.decline_reason` is that rule, in one place).
+   "too_vague"; best score under `score_floor`, or the fitted gate (beian/gate.py: a logistic
+   model over the best match's measures) giving it less than `gate_threshold` → "low_score";
+   best two entries within `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…);
+   otherwise answered (`MatchSettings.decline_reason` is that rule, in one place).
    Declined answers still carry the best suggestions (score ≥ `suggestion_floor`).
 """
 from __future__ import annotations
@@ -42,6 +42,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from .answer import Answer, CorrectionNote, Suggestion
+from .gate import Gate, measure_values
 from .kb import KnowledgeBase
 from .models import Entry
 from .text import MAX_QUESTION_CHARS, Normalizer, cut
@@ -57,10 +58,9 @@ _PRESENCE_CELLS = 1 << 23  # cells of the (entries block × units) presence tabl
 class MatchSettings:
     """The matcher's thresholds and weights; the values (and why) live in knowledge/matching.yaml."""
 
-    answer_threshold: float = 52.0
+    gate_threshold: float = 0.5
+    score_floor: float = 52.0  # with no fitted gate (knowledge/gate.yaml absent) the only gate
     ambiguity_margin: float = 2.0
-    clear_winner_floor: float = 100.0  # 100 with the lead below: no clear-winner lane unless configured
-    clear_winner_lead: float = 100.0
     suggestion_floor: float = 25.0
     max_question_chars: int = MAX_QUESTION_CHARS
     prefilter_entries: int = 60
@@ -79,15 +79,14 @@ class MatchSettings:
     vague_terms: tuple[str, ...] = ()
     frame_words: tuple[str, ...] = ()
 
-    def decline_reason(self, best: float, lead: float) -> str:
+    def decline_reason(self, best: float, lead: float, probability: float | None = None) -> str:
         """The one decision on a ranked question: "" to answer, else "low_score" or "ambiguous".
 
-        `best` is the best entry's score, `lead` its lead over the runner-up. A score at or above
-        `answer_threshold` is enough on its own; a lower one (down to `clear_winner_floor`) is
-        enough when the best entry leads by `clear_winner_lead` or more — an unseen paraphrase
-        often scores lower but still stands out, where an off-topic question scores flat."""
-        clear_winner = best >= self.clear_winner_floor and lead >= self.clear_winner_lead
-        if best < self.answer_threshold and not clear_winner:
+        `best` is the best entry's score, `lead` its lead over the runner-up, `probability` the
+        fitted gate's estimate that the best entry is right (None without a gate). The best
+        entry is answered when it scores at least `score_floor` and the gate gives it at least
+        `gate_threshold`, unless the runner-up is within `ambiguity_margin`."""
+        if best < self.score_floor or (probability is not None and probability < self.gate_threshold):
             return "low_score"
         if lead < self.ambiguity_margin:
             return "ambiguous"
@@ -115,6 +114,7 @@ class Ranked:
     index: int  # position in Matcher.entries
     score: float
     phrasing: str
+    evidence: Mapping[str, float] | None = None  # the measures behind the score (best entry only)
 
 
 @dataclass
@@ -132,6 +132,7 @@ class Matcher:
                  normalizer: Normalizer, units: np.ndarray, row_entry: np.ndarray, row_text: list[str],
                  build_seconds: float = 0.0):
         self.kb = kb
+        self.gate = Gate.from_kb(kb)
         self.entries = tuple(entries)
         self.settings = settings
         self.normalizer = normalizer
@@ -372,6 +373,10 @@ class Matcher:
         best = order[firsts]
         ranked = sorted((Ranked(int(row_ent[i]), float(score[i]), self._row_text[int(rows[i])]) for i in best),
                         key=lambda r: (-r.score, r.index))
+        if ranked:
+            i = int(best[np.flatnonzero(row_ent[best] == ranked[0].index)[0]])
+            ranked[0] = Ranked(ranked[0].index, ranked[0].score, ranked[0].phrasing,
+                               {k: float(v[i]) for k, v in f.items()} | {"ratio": float(ratio[i])})
         return ranked[:limit] if limit else ranked
 
     def _features(self, q_uid: np.ndarray, q_w: np.ndarray, rows: np.ndarray) -> Mapping[str, np.ndarray]:
@@ -442,6 +447,20 @@ class Matcher:
         """The Answer for one question: answered, or declined with a reason and suggestions."""
         return self._ask(question)
 
+    def measures(self, question: str, exclude_rows: Sequence[int] = ()) -> tuple[list[Ranked], dict[str, float] | None]:
+        """The ranking and the gate's measures of its best entry (None when nothing ranks, or
+        the question is empty or vague) — what `ask` decides on; for fitting the gate."""
+        q = self._query(question if isinstance(question, str) else str(question or ""))
+        ranked = self._rank_units(q.units, None, exclude_rows) if q.units else []
+        if not ranked or q.vague:
+            return ranked, None
+        return ranked, self._measures(q, ranked)
+
+    def _measures(self, q: _Query, ranked: Sequence[Ranked]) -> dict[str, float]:
+        raw = dict(ranked[0].evidence or {})
+        raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units))
+        return measure_values(raw)
+
     def _ask(self, question: str, exclude_rows: Sequence[int] = ()) -> Answer:
         s = self.settings
         q = self._query(question if isinstance(question, str) else str(question or ""))
@@ -454,7 +473,8 @@ class Matcher:
             return self._decline(q, notice, "too_vague", ranked)
         if top is None:
             return self._decline(q, notice, "low_score", ranked)
-        reason = s.decline_reason(top.score, _lead(ranked))
+        probability = self.gate.probability(self._measures(q, ranked)) if self.gate else None
+        reason = s.decline_reason(top.score, _lead(ranked), probability)
         if reason:
             return self._decline(q, notice, reason, ranked)
         entry = self.entries[top.index]

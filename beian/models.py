@@ -99,10 +99,9 @@ class SynonymGroup(Strict):
 
 # --- knowledge/matching.yaml: the matcher's thresholds and weights, each with the reason for its value.
 MATCHING_NUMBERS: dict[str, tuple[float, float]] = {  # name -> allowed range
-    "answer_threshold": (0, 100),
+    "gate_threshold": (0, 1),
+    "score_floor": (0, 100),
     "ambiguity_margin": (0, 50),
-    "clear_winner_floor": (0, 100),
-    "clear_winner_lead": (0, 100),
     "suggestion_floor": (0, 100),
     "max_question_chars": (20, 5000),
     "prefilter_entries": (1, 10_000),
@@ -137,3 +136,27 @@ class MatchingSetting(Strict):
             if isinstance(self.value, tuple) or not lo <= self.value <= hi:
                 raise ValueError(f"{self.name}: expected a number in {lo:g}..{hi:g}, got {self.value!r}")
         return self
+
+
+# What the answer gate (beian/gate.py) reads of the best match, and what each one is.
+GATE_MEASURES: tuple[str, ...] = (
+    "score",                  # the best entry's score ÷ 100
+    "lead",                   # log(1 + points ahead of the runner-up)
+    "entry_bigram_cover",     # share of the question's weighted bigrams found in the entry's phrasings
+    "entry_unit_cover",       # the same for single units
+    "question_bigram_cover",  # share of the question's weighted bigrams in the best phrasing alone
+    "ratio",                  # rapidfuzz ratio of the question to the best phrasing, 0..1
+    "missing_term",           # heaviest question bigram the entry lacks ÷ the heaviest question bigram
+    "matched_mass",           # log(1 + idf mass of the question bigrams the entry has)
+    "question_units",         # log(1 + number of units in the normalised question)
+)
+
+
+class GateTerm(Strict):
+    """One term of the fitted gate (knowledge/gate.yaml): weight × (measure − center) ÷ scale,
+    or the constant `bias`."""
+
+    measure: Literal[tuple(GATE_MEASURES) + ("bias",)]  # type: ignore[valid-type]
+    weight: float = Field(ge=-100, le=100)
+    center: float = Field(default=0.0, ge=-1000, le=1000)
+    scale: float = Field(default=1.0, gt=0, le=1000)

@@ -54,6 +54,9 @@ CHINESE_FILLERS: tuple[str, ...] = (
     "请问一下", "想问一下", "问一下", "请教一下", "请问", "请教", "我想问", "想请问", "想问", "问下",
     "我想知道", "想知道", "想了解一下", "打扰一下", "打扰了", "麻烦问下", "麻烦问一下", "谢谢你", "谢谢",
     "多谢", "感谢", "你好", "您好", "在线等", "急急急", "大佬们", "大佬", "各位", "求助", "求解", "一下",
+    # chat pleasantries: alone they are no question (the answer is "empty", not a random entry)
+    "早上好", "中午好", "下午好", "晚上好", "在不在", "在吗", "好的", "好滴", "好吧", "再见", "拜拜", "收到",
+    "明白了", "知道了",
     "吗", "呢", "啊", "呀", "吧", "嘛", "哦", "啦", "呗", "哈", "噢", "哎", "嗯", "呃", "诶", "喔",
 )
 
@@ -78,7 +81,7 @@ a an the is are am was were be been being do does did doing done i me my mine we
 your yours it its this that these those to of for on in at by with from as and or but if so then
 there their theirs they them he him his she her can could would should will shall may might have
 has had having get gets got just about into onto please hi hello hey thanks thank any some also
-really very much many which ok okay yes yeah sure""".split())
+really very much many which ok okay yes yeah sure bye goodbye thx morning""".split())
 
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 

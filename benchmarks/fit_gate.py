@@ -1,0 +1,138 @@
+"""Fit the answer gate (beian/gate.py) on development data and print how it trades answers for
+declines; with --write, store it in knowledge/gate.yaml.
+
+    .venv/bin/python benchmarks/fit_gate.py            # report only
+    .venv/bin/python benchmarks/fit_gate.py --write    # and rewrite knowledge/gate.yaml
+
+Development data only — never eval/:
+- benchmarks/dev_questions.yaml: 264 in-scope questions written blind to the KB and the eval
+  sets, 110 out of scope (weight 1: they look like what users type);
+- every KB phrasing asked with itself left out (leave-one-out; weight 0.3: phrasings are many
+  and written in the KB's own style, so they would otherwise outvote the real-looking questions);
+- benchmarks/dev_out_of_scope.txt (weight 1).
+Out-of-scope rows weigh 3× more: a wrong answer misleads, a declined question still shows the
+right entry among its suggestions nearly always. A row is "right" when the best-ranked entry is
+the expected one; out-of-scope rows are never right.
+
+The report is cross-validated (5 folds, seeded): each row's probability comes from a gate fitted
+without it. Re-run after changing content or the matcher's measures, then choose gate_threshold
+in knowledge/matching.yaml from the sweep (and say why there).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from beian.evaluate import DEV_OOS_FILE, development_questions  # noqa: E402
+from beian.gate import GATE_FILE, Gate, fit  # noqa: E402
+from beian.kb import default_root, load_kb  # noqa: E402
+from beian.matcher import Matcher  # noqa: E402
+from beian.models import GATE_MEASURES  # noqa: E402
+
+LOO_WEIGHT, OOS_WEIGHT, L2, FOLDS, SEED = 0.3, 3.0, 0.01, 5, 20261129
+
+
+def rows(matcher: Matcher):
+    """(measures, right, weight, source, in_scope, score, lead) for every development question
+    the gate sees (empty and vague questions are declined before it)."""
+    out = []
+    for q in development_questions(matcher):
+        source = "loo" if q.category.startswith("loo_") else "dev_out_of_scope" if q.category == "dev_out_of_scope" else "dev_questions"
+        exclude = () if q.exclude_row is None else (q.exclude_row,)
+        ranked, measures = matcher.measures(q.q, exclude)
+        if measures is None:
+            continue
+        right = q.expect is not None and matcher.entries[ranked[0].index].id == q.expect
+        weight = (LOO_WEIGHT if source == "loo" else 1.0) * (OOS_WEIGHT if q.expect is None else 1.0)
+        lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
+        out.append((measures, right, weight, source, q.expect is not None, ranked[0].score, lead))
+    return out
+
+
+def cross_validated(data) -> np.ndarray:
+    rng = np.random.default_rng(SEED)
+    fold = rng.integers(0, FOLDS, len(data))
+    p = np.zeros(len(data))
+    for k in range(FOLDS):
+        train = [d for d, f in zip(data, fold) if f != k]
+        gate = fit([d[0] for d in train], [d[1] for d in train], [d[2] for d in train], L2)
+        for i in np.flatnonzero(fold == k):
+            p[i] = gate.probability(data[i][0])
+    return p
+
+
+def sweep(data, p, floor: float, margin: float) -> None:
+    src = np.array([d[3] for d in data])
+    in_scope = np.array([d[4] for d in data])
+    right = np.array([d[1] for d in data])
+    score = np.array([d[5] for d in data])
+    lead = np.array([d[6] for d in data])
+    print(f"{'threshold':>9} | {'dev_questions: right':>20} {'wrong':>5} {'OOS declined':>12} | "
+          f"{'leave-one-out right':>19} {'wrong':>5} | {'dev_out_of_scope declined':>25} | {'all OOS declined':>15} {'utility':>8}")
+    for t in (0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
+        ans = (p >= t) & (score >= floor) & (lead >= margin)
+        cells = []
+        for s in ("dev_questions", "loo"):
+            m = src == s
+            n_in = max(int((m & in_scope).sum()), 1)
+            cells.append(f"{100 * (ans & m & right).sum() / n_in:19.1f}% {int((ans & m & in_scope & ~right).sum()):5d}")
+            if s == "dev_questions":
+                oos = m & ~in_scope
+                cells[-1] += f" {100 * (~ans[oos]).mean():11.1f}%"
+        oos = src == "dev_out_of_scope"
+        all_oos = ~in_scope
+        dq = (src == "dev_questions") & in_scope
+        utility = ((ans & dq & right).sum() - 2 * (ans & dq & ~right).sum()) / max(dq.sum(), 1) - 2 * ans[all_oos].mean()
+        print(f"{t:9.2f} | {cells[0]} | {cells[1]} | {100 * (~ans[oos]).mean():24.1f}% | {100 * (~ans[all_oos]).mean():14.1f}% {utility:8.3f}")
+    print("(right: share of in-scope questions answered with the right entry; wrong: in-scope answered with another;"
+          " questions declined before the gate — empty, vague — are not counted here; utility: on dev_questions,"
+          " share right − 2 × share wrong − 2 × share of all out-of-scope answered)")
+
+
+def write(gate: Gate, n: int) -> Path:
+    path = default_root() / GATE_FILE.path
+    lines = [
+        "# 回答闸门（beian/gate.py）：拟合的逻辑回归。由 benchmarks/fit_gate.py 生成，请勿手改；内容或匹配度量变化后重新运行。",
+        "# The answer gate (beian/gate.py): a fitted logistic model. WRITTEN BY benchmarks/fit_gate.py — do not",
+        "# edit by hand; re-run it after changing content or the matcher's measures, and re-check gate_threshold",
+        "# in knowledge/matching.yaml. logit = bias + Σ weight × (measure − center) ÷ scale; the measures are",
+        "# described in beian/models.py (GATE_MEASURES). Fitted on development data only (benchmarks/",
+        f"# dev_questions.yaml, leave-one-out over the KB phrasings, {DEV_OOS_FILE.name}): {n} rows, {dt.date.today().isoformat()}.",
+        "gate:",
+        f"  - measure: bias\n    weight: {gate.bias:.6g}",
+    ]
+    for m, w, c, s in gate.terms:
+        lines.append(f"  - measure: {m}\n    weight: {w:.6g}\n    center: {c:.6g}\n    scale: {s:.6g}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--write", action="store_true", help="rewrite knowledge/gate.yaml with the gate fitted on all rows")
+    args = ap.parse_args(argv)
+    kb = load_kb(default_root())
+    matcher = Matcher.build(kb)
+    data = rows(matcher)
+    print(f"{len(data)} development rows; measures: {', '.join(GATE_MEASURES)}")
+    p = cross_validated(data)
+    s = matcher.settings
+    print(f"cross-validated sweep of gate_threshold (score_floor {s.score_floor:g}, ambiguity_margin {s.ambiguity_margin:g};"
+          f" now {s.gate_threshold:g}):")
+    sweep(data, p, s.score_floor, s.ambiguity_margin)
+    gate = fit([d[0] for d in data], [d[1] for d in data], [d[2] for d in data], L2)
+    print("fitted on all rows: bias %.3f; " % gate.bias + ", ".join(f"{m} {w:+.3f}" for m, w, _, _ in gate.terms))
+    if args.write:
+        print(f"wrote {write(gate, len(data))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
