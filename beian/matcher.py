@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,11 +219,18 @@ class Matcher:
         # Which unit bigrams occur anywhere in the content: a bitmap, marked in cache-sized chunks
         # (big temporaries cost page faults). A question bigram never seen (重启, 商标 …) is a new
         # term and weighs like an unknown unit.
-        step = _CHUNK_UNITS
-        for a in range(0, n, step):
-            p = self._pos_uid[a:min(n, a + step + 1)]  # one unit of overlap: the edge bigram
-            both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
-            self._seen_pairs[self._pair_slot(p[:-1], p[1:])[both]] = True
+        # It runs on a second thread while the postings are built below: both are numpy passes
+        # that release the GIL, and neither reads what the other writes.
+        def mark_seen_pairs() -> None:
+            step = _CHUNK_UNITS
+            for a in range(0, n, step):
+                p = self._pos_uid[a:min(n, a + step + 1)]  # one unit of overlap: the edge bigram
+                both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
+                self._seen_pairs[self._pair_slot(p[:-1], p[1:])[both]] = True
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="beian-index")
+        marker = pool.submit(mark_seen_pairs)
+        pool.shutdown(wait=False)
         if v <= 0xFFFF:
             # Postings without sorting the positions: for a block of entries at a time, mark an
             # (entry, unit) presence table (small, reused); its set cells are the block's distinct
@@ -269,6 +277,7 @@ class Matcher:
             df = np.zeros(vocab.size, dtype=np.int64)
             df[counts > 0] = np.add.reduceat(new, starts[counts > 0], dtype=np.int64)
             self._post_entry = entry_s[new]
+        marker.result()  # re-raises what the thread raised (MemoryError …)
         self._post_ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         # idf over entries: a unit in every entry weighs ~0, a unit in one entry the most.
         idf = np.maximum(np.log((n_entries + 1) / (df + 0.5)), 0.0)
