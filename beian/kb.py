@@ -41,6 +41,7 @@ ENTRY_FILES: tuple[FileSpec, ...] = (
     FileSpec("knowledge/notes.yaml", "notes", Note),
     FileSpec("faq/faq.yaml", "faq", Faq),
 )
+SEE_CORRECTION = "见下方更正"  # how an answer points to the correction the app shows beside it
 CORRECTIONS_FILE = FileSpec("knowledge/corrections.yaml", "corrections", Correction)
 SYNONYMS_FILE = FileSpec("knowledge/synonyms.yaml", "synonyms", SynonymGroup)
 
@@ -277,6 +278,12 @@ def _cross_check(kb: KnowledgeBase, entries: list[tuple[Entry, int | None, str]]
         why = markdown_problems(corr.correction)
         if why:
             problems.append(Problem(CORRECTIONS_FILE.path, line, f"{label} › correction", why))
+    corrected = {t for corr, _ in loaded[CORRECTIONS_FILE.key] for t in corr.applies_to}
+    for entry, line, path in entries:
+        # an answer that sends the reader to a correction must have one shown beside it
+        if SEE_CORRECTION in entry.answer and entry.id not in corrected:
+            problems.append(Problem(path, line, f"{_key_of(path)}[id={entry.id}] › answer",
+                                    f"says '{SEE_CORRECTION}' but no correction in {CORRECTIONS_FILE.path} applies_to it"))
     problems += _check_steps(kb, entries)
     problems += _check_synonyms(loaded[SYNONYMS_FILE.key])
     return problems
