@@ -329,6 +329,12 @@ def _check_matching(kb: KnowledgeBase) -> list[Problem]:
     for name in (*MATCHING_NUMBERS, *MATCHING_LISTS):
         if name not in seen and (kb.root / MATCHING_FILE.path).exists():
             problems.append(Problem(MATCHING_FILE.path, None, f"matching[{name}]", "is missing (every setting needs a value and a reason)"))
+    ids = {e.id for e in kb.entries}
+    for item in items:
+        if item.name == "vague_starting_points":
+            for target in item.value:
+                if target not in ids:
+                    problems.append(Problem(MATCHING_FILE.path, None, f"matching[{item.name}]", f"unknown entry id '{target}'"))
     weights = [i.value for i in items if i.name.startswith("weight_")]
     if weights and abs(sum(weights) - 1.0) > 1e-6:
         problems.append(Problem(MATCHING_FILE.path, None, "matching[weight_*]", f"the score weights must add up to 1, got {sum(weights):g}"))

@@ -78,6 +78,7 @@ class MatchSettings:
     frame_weight: float = 0.3
     novel_bigram_weight: float = 1.0
     vague_terms: tuple[str, ...] = ()
+    vague_starting_points: tuple[str, ...] = ()  # entry ids offered first to a too-vague question
     frame_words: tuple[str, ...] = ()
 
     def decline_reason(self, best: float, lead: float, probability: float | None = None) -> str:
@@ -496,9 +497,19 @@ class Matcher:
         )
 
     def _decline(self, q: _Query, notice: str, reason: str, ranked: list[Ranked]) -> Answer:
+        suggestions = self._suggestions(ranked)
+        if reason == "too_vague":  # "备案" alone: offer where to start before what it happens to match
+            scores = {self.entries[r.index].id: r.score for r in ranked}
+            start = [Suggestion(e.id, e.title, _score(scores.get(e.id, 0.0)))
+                     for e in map(self._entry_by_id, self.settings.vague_starting_points) if e]
+            suggestions = tuple(start + [s for s in suggestions if s.id not in {x.id for x in start}])[:3]
         return Answer(answered=False, id=None, kind=None, title=None, answer=None,
                       score=_score(ranked[0].score) if ranked else 0.0, source=None,
-                      suggestions=self._suggestions(ranked), question=q.text, reason=reason, notice=notice)
+                      suggestions=suggestions, question=q.text, reason=reason, notice=notice)
+
+    def _entry_by_id(self, entry_id: str) -> Entry | None:
+        i = self._by_id.get(entry_id)
+        return None if i is None else self.entries[i]
 
     def _suggestions(self, ranked: Sequence[Ranked], n: int = 3) -> tuple[Suggestion, ...]:
         out = [r for r in ranked if r.score >= self.settings.suggestion_floor][:n]

@@ -118,7 +118,7 @@ MATCHING_NUMBERS: dict[str, tuple[float, float]] = {  # name -> allowed range
     "frame_weight": (0, 1),
     "novel_bigram_weight": (0, 5),
 }
-MATCHING_LISTS = ("vague_terms", "frame_words")
+MATCHING_LISTS = ("vague_terms", "frame_words", "vague_starting_points")
 
 
 class MatchingSetting(Strict):

@@ -137,6 +137,13 @@ def test_only_vague_words_are_declined_as_too_vague_with_suggestions(matcher, qu
     assert 1 <= len(a.suggestions) <= 3
 
 
+@pytest.mark.parametrize("question", ["备案", "网站备案", "阿里云"])
+def test_a_bare_filing_word_is_offered_the_process_overview_first(matcher, question):
+    a = matcher.ask(question)
+    assert a.reason == "too_vague" and a.suggestions[0].id == "process-overview"
+    assert len({s.id for s in a.suggestions}) == len(a.suggestions) <= 3
+
+
 def test_a_specific_question_about_subdomains_is_not_too_vague(matcher):
     a = matcher.ask("二级域名是什么")
     assert a.answered and a.id == "subdomain-definition"
