@@ -338,7 +338,15 @@ class Matcher:
         k = min(self.settings.prefilter_entries, int((pre > 0).sum()))
         if k == 0:
             return []
-        cand = np.argpartition(-pre, k - 1)[:k] if k < pre.size else np.flatnonzero(pre > 0)
+        if k < pre.size:
+            # the best k, and every entry tied with the k-th: when a question's units are all
+            # common (What is the main domain?), many entries tie and a cut among them is arbitrary
+            kth = -np.partition(-pre, k - 1)[k - 1]
+            cand = np.flatnonzero(pre >= kth - 1e-9 * max(kth, 1.0))
+            if cand.size > _MAX_TIED_CANDIDATES * k:  # bounded work on a huge KB of near-copies
+                cand = np.argpartition(-pre, _MAX_TIED_CANDIDATES * k - 1)[:_MAX_TIED_CANDIDATES * k]
+        else:
+            cand = np.flatnonzero(pre > 0)
 
         # --- rows of the candidate entries
         rs, re_ = self._entry_row_start[cand], self._entry_row_end[cand]
@@ -532,6 +540,7 @@ class Matcher:
         )
 
 
+_MAX_TIED_CANDIDATES = 3  # ties at the prefilter's cut admit at most this many × prefilter_entries
 _PAIR_DIRECT = 4096  # up to this many distinct units, a bigram has its own slot (16 MB bitmap)
 _PAIR_BITS = 1 << 24  # beyond that, bigrams are hashed into this many slots
 

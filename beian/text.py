@@ -81,7 +81,8 @@ a an the is are am was were be been being do does did doing done i me my mine we
 your yours it its this that these those to of for on in at by with from as and or but if so then
 there their theirs they them he him his she her can could would should will shall may might have
 has had having get gets got just about into onto please hi hello hey thanks thank any some also
-really very much many which ok okay yes yeah sure bye goodbye thx morning""".split())
+really very much many which ok okay yes yeah sure bye goodbye thx morning
+s m t re ve ll d""".split())  # the last line: what is left of I'm / what's / can't / we've … once the apostrophe splits them
 
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
 

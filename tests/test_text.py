@@ -138,6 +138,13 @@ def test_english_is_lower_cased_stemmed_and_stripped_of_stop_words(bare):
     assert stem("requirements") == "requirement"
 
 
+@pytest.mark.parametrize("contracted, plain", [("What's the fee?", "What is the fee?"),
+                                               ("I'm filing my domain", "I am filing my domain"),
+                                               ("We’ve been rejected", "We have been rejected")])
+def test_english_contractions_leave_no_stray_letters(bare, contracted, plain):
+    assert bare.units(contracted) == bare.units(plain)
+
+
 def test_frames_are_single_units(norm):
     assert len(norm.units("什么")) == 1
     assert norm.tokens("什么是子域名")[0] == "<什么>"
