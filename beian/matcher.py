@@ -362,25 +362,25 @@ class Matcher:
         else:
             u, rs, re_ = self._units, self._row_start, self._row_end
             choices = [_decode(u[rs[r]:re_[r]]) for r in rows.tolist()]
-        ratio = process.cdist([q], choices, scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
         s = self.settings
         mix = lambda u, b, share: share * f[u] + (1.0 - share) * f[b]  # noqa: E731 - unigram/bigram blend
         score = (s.weight_q_cover * mix("qu", "qb", s.unigram_share_q) + s.weight_p_cover * mix("pu", "pb", s.unigram_share_p)
-                 + s.weight_e_cover * mix("eu", "eb", s.unigram_share_e) + s.weight_ratio * ratio)
+                 + s.weight_e_cover * mix("eu", "eb", s.unigram_share_e))
         # A long question covers little of itself with any one phrasing, yet matches a lot of
         # weighted bigrams of the right entry: that matched mass counts as evidence on its own.
         mass = 1.0 - np.exp(-f["meb"] / s.mass_scale)
         row_ent = self._row_entry[rows]
+        # The two rapidfuzz measures (a third of the time) add at most their weights: compute each
+        # only for the rows that could then still reach the 4th-best entry's score. The answer,
+        # the suggestions, the margin and the gate's measures come out exactly as if computed for
+        # all rows; only entries ranked 5th and lower may score a little under their true score.
+        ratio = np.zeros(rows.size, dtype=np.float32)
+        need = self._reachable(score, mass, row_ent, s.weight_ratio + s.weight_partial)
+        if need.size:
+            ratio[need] = process.cdist([q], [choices[i] for i in need.tolist()], scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
+        score = score + s.weight_ratio * ratio
         if s.weight_partial:
-            # partial_ratio (the costliest measure) adds at most weight_partial: only rows that could
-            # then reach the 4th-best entry's score are worth computing it for — the answer, the
-            # suggestions and the margin come out exactly as if it were computed for all.
-            low = np.maximum(score, mass)
-            entry_low = np.full(len(self.entries), -1.0)
-            np.maximum.at(entry_low, row_ent, low)
-            top = np.sort(entry_low[np.unique(row_ent)])[::-1]
-            bar = top[min(3, top.size - 1)] - s.weight_partial
-            need = np.flatnonzero(np.maximum(score + s.weight_partial, mass) >= bar)
+            need = self._reachable(score, mass, row_ent, s.weight_partial)
             if need.size:
                 part = process.cdist([q], [choices[i] for i in need.tolist()], scorer=fuzz.partial_ratio, dtype=np.float32)[0]
                 score[need] += s.weight_partial * part / 100.0
@@ -396,6 +396,15 @@ class Matcher:
             ranked[0] = Ranked(ranked[0].index, ranked[0].score, ranked[0].phrasing,
                                {k: float(v[i]) for k, v in f.items()} | {"ratio": float(ratio[i])})
         return ranked[:limit] if limit else ranked
+
+    def _reachable(self, score: np.ndarray, mass: np.ndarray, row_ent: np.ndarray, headroom: float) -> np.ndarray:
+        """Rows whose score, raised by at most `headroom`, could reach the 4th-best entry's."""
+        low = np.maximum(score, mass)
+        entry_low = np.full(len(self.entries), -1.0)
+        np.maximum.at(entry_low, row_ent, low)
+        top = np.sort(entry_low[np.unique(row_ent)])[::-1]
+        bar = top[min(3, top.size - 1)]
+        return np.flatnonzero(np.maximum(score + headroom, mass) >= bar)
 
     def _features(self, q_uid: np.ndarray, q_w: np.ndarray, rows: np.ndarray) -> Mapping[str, np.ndarray]:
         """Coverage measures for each candidate row, vectorised over the rows' unit positions.

@@ -202,12 +202,12 @@ def test_paraphrases_the_kb_does_not_word_that_way_are_answered(matcher, questio
 
 
 def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(kb, matcher):
-    # benchmarks/dev_questions.yaml: 264 questions written blind to the KB, 110 out of scope.
-    # Tuned figures: 88.6% right, 96.4% declined; the slack is for content edits, not for regressions.
+    # benchmarks/dev_questions.yaml: 396 questions written blind to the KB, 260 out of scope.
+    # Tuned figures: 81.6% right, 95.0% declined, 18 wrong; the slack is for content edits, not regressions.
     from beian.evaluate import DEV_QUESTIONS_FILE, OwnPeer, load_questions, run
 
     report = run(OwnPeer(matcher), load_questions(DEV_QUESTIONS_FILE, kb))
-    assert report.top1() >= 85.0 and report.declined_oos() >= 93.0 and report.wrong_answers() <= 15, (
+    assert report.top1() >= 78.0 and report.declined_oos() >= 92.0 and report.wrong_answers() <= 25, (
         report.top1(), report.declined_oos(), report.wrong_answers())
 
 
@@ -243,7 +243,8 @@ def test_without_a_gate_file_the_score_floor_alone_decides(kb):
     assert m.gate is None
     a = m.ask("二级域名需要单独备案吗")
     assert a.answered and a.id == "faq-subdomain-separate-filing"
-    assert not m.ask("今天天气怎么样").answered
+    off = m.ask("红烧肉怎么做")
+    assert not off.answered and off.score < m.settings.score_floor
 
 
 # ------------------------------------------------------------------------------------- contract
