@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from beian import yamlio
 from beian.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +81,23 @@ def test_export_lists_every_entry_with_all_phrasings(kb, capsys):
     for entry in kb.entries:
         assert by_id[entry.id]["questions"] == list(entry.phrasings)
         assert by_id[entry.id]["answer"].strip()
+
+
+def _node_marks(node, out):
+    out.append((type(node).__name__, node.tag, node.start_mark.line, node.start_mark.column))
+    for item in node.value if isinstance(node.value, list) else ():
+        for child in item if isinstance(item, tuple) else (item,):
+            _node_marks(child, out)
+    return out
+
+
+@pytest.mark.skipif(yamlio._StrictFastLoader is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize("path", sorted((ROOT / "knowledge").glob("*.yaml")) + sorted((ROOT / "faq").glob("*.yaml")),
+                         ids=lambda p: p.name)
+def test_the_fast_loader_reads_every_content_file_exactly_like_the_checked_one(path):
+    # libyaml parses, our Python composer applies the same checks: same values, same line numbers
+    text = path.read_text(encoding="utf-8")
+    fast, fast_node = yamlio._load(yamlio._StrictFastLoader, text)
+    slow, slow_node = yamlio._load(yamlio._StrictSafeLoader, text)
+    assert fast == slow
+    assert _node_marks(fast_node, []) == _node_marks(slow_node, [])
