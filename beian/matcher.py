@@ -516,30 +516,24 @@ class Matcher:
     def _decline(self, q: _Query, notice: str, reason: str, ranked: list[Ranked]) -> Answer:
         suggestions = self._suggestions(ranked)
         if reason == "too_vague":  # "备案" alone: offer where to start before what it happens to match
-            scores = {self.entries[r.index].id: r.score for r in ranked}
-            start = [Suggestion(e.id, e.title, _score(scores.get(e.id, 0.0)))
-                     for e in map(self._entry_by_id, self.settings.vague_starting_points) if e]
+            start = self._suggestions_for(self.settings.vague_starting_points, ranked)
             suggestions = tuple(start + [s for s in suggestions if s.id not in {x.id for x in start}])[:3]
         return Answer(answered=False, id=None, kind=None, title=None, answer=None,
                       score=_score(ranked[0].score) if ranked else 0.0, source=None,
                       suggestions=suggestions, question=q.text, reason=reason, notice=notice)
 
-    def _entry_by_id(self, entry_id: str) -> Entry | None:
-        i = self._by_id.get(entry_id)
-        return None if i is None else self.entries[i]
 
     def _suggestions(self, ranked: Sequence[Ranked], n: int = 3) -> tuple[Suggestion, ...]:
         out = [r for r in ranked if r.score >= self.settings.suggestion_floor][:n]
         return tuple(Suggestion(self.entries[r.index].id, self.entries[r.index].title, _score(r.score)) for r in out)
 
     def _related(self, entry: Entry, ranked: Sequence[Ranked]) -> tuple[Suggestion, ...]:
+        return tuple(self._suggestions_for(entry.related, ranked))
+
+    def _suggestions_for(self, ids: Sequence[str], ranked: Sequence[Ranked]) -> list[Suggestion]:
+        """These entries as suggestions (unknown ids skipped), each with its score for the question."""
         scores = {self.entries[r.index].id: r.score for r in ranked}
-        out = []
-        for rid in entry.related:
-            i = self._by_id.get(rid)
-            if i is not None:
-                out.append(Suggestion(rid, self.entries[i].title, _score(scores.get(rid, 0.0))))
-        return tuple(out)
+        return [Suggestion(i, self.entries[self._by_id[i]].title, _score(scores.get(i, 0.0))) for i in ids if i in self._by_id]
 
     def _corrections(self, entry_id: str) -> tuple[CorrectionNote, ...]:
         return tuple(
