@@ -477,11 +477,14 @@ class Matcher:
     def measures(self, question: str, exclude_rows: Sequence[int] = ()) -> tuple[list[Ranked], dict[str, float] | None]:
         """The ranking and the gate's measures of its best entry (None when nothing ranks, or
         the question is empty or vague) — what `ask` decides on; for fitting the gate."""
-        q = self._query(question if isinstance(question, str) else str(question or ""))
-        ranked = self._rank_units(q.units, None, exclude_rows) if q.units else []
+        q, ranked = self._query_and_rank(question, exclude_rows)
         if not ranked or q.vague:
             return ranked, None
         return ranked, self._measures(q, ranked)
+
+    def _query_and_rank(self, question: str, exclude_rows: Sequence[int]) -> tuple[_Query, list[Ranked]]:
+        q = self._query(question if isinstance(question, str) else str(question or ""))
+        return q, (self._rank_units(q.units, None, exclude_rows) if q.units else [])
 
     def _measures(self, q: _Query, ranked: Sequence[Ranked]) -> dict[str, float]:
         raw = dict(ranked[0].evidence or {})
@@ -490,9 +493,8 @@ class Matcher:
 
     def _ask(self, question: str, exclude_rows: Sequence[int] = ()) -> Answer:
         s = self.settings
-        q = self._query(question if isinstance(question, str) else str(question or ""))
+        q, ranked = self._query_and_rank(question, exclude_rows)
         notice = f"问题过长，已截取前 {s.max_question_chars} 个字符。" if q.cut else ""
-        ranked = self._rank_units(q.units, None, exclude_rows) if q.units else []
         top = ranked[0] if ranked else None
         if not q.units:
             return self._decline(q, notice, "empty", ranked)
@@ -521,7 +523,6 @@ class Matcher:
         return Answer(answered=False, id=None, kind=None, title=None, answer=None,
                       score=_score(ranked[0].score) if ranked else 0.0, source=None,
                       suggestions=suggestions, question=q.text, reason=reason, notice=notice)
-
 
     def _suggestions(self, ranked: Sequence[Ranked], n: int = 3) -> tuple[Suggestion, ...]:
         out = [r for r in ranked if r.score >= self.settings.suggestion_floor][:n]
