@@ -24,6 +24,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,9 +40,20 @@ from beian.models import GATE_MEASURES  # noqa: E402
 LOO_WEIGHT, OOS_WEIGHT, L2, FOLDS, SEED = 0.3, 3.0, 0.01, 5, 20261129
 
 
-def rows(matcher: Matcher):
-    """(measures, right, weight, source, in_scope, score, lead) for every development question
-    the gate sees (empty and vague questions are declined before it)."""
+class Row(NamedTuple):
+    """One development question as the gate sees it."""
+
+    measures: dict[str, float]
+    right: bool  # the best-ranked entry is the expected one
+    weight: float
+    source: str  # dev_questions | loo | dev_out_of_scope
+    in_scope: bool
+    score: float
+    lead: float
+
+
+def rows(matcher: Matcher) -> list[Row]:
+    """Every development question the gate sees (empty and vague questions are declined before it)."""
     out = []
     for q in development_questions(matcher):
         source = "loo" if q.category.startswith("loo_") else "dev_out_of_scope" if q.category == "dev_out_of_scope" else "dev_questions"
@@ -52,8 +64,12 @@ def rows(matcher: Matcher):
         right = q.expect is not None and matcher.entries[ranked[0].index].id == q.expect
         weight = (LOO_WEIGHT if source == "loo" else 1.0) * (OOS_WEIGHT if q.expect is None else 1.0)
         lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
-        out.append((measures, right, weight, source, q.expect is not None, ranked[0].score, lead))
+        out.append(Row(measures, right, weight, source, q.expect is not None, ranked[0].score, lead))
     return out
+
+
+def fit_rows(data: list[Row]) -> Gate:
+    return fit([d.measures for d in data], [d.right for d in data], [d.weight for d in data], L2)
 
 
 def cross_validated(data) -> np.ndarray:
@@ -61,19 +77,18 @@ def cross_validated(data) -> np.ndarray:
     fold = rng.integers(0, FOLDS, len(data))
     p = np.zeros(len(data))
     for k in range(FOLDS):
-        train = [d for d, f in zip(data, fold) if f != k]
-        gate = fit([d[0] for d in train], [d[1] for d in train], [d[2] for d in train], L2)
+        gate = fit_rows([d for d, f in zip(data, fold) if f != k])
         for i in np.flatnonzero(fold == k):
-            p[i] = gate.probability(data[i][0])
+            p[i] = gate.probability(data[i].measures)
     return p
 
 
 def sweep(data, p, floor: float, margin: float) -> None:
-    src = np.array([d[3] for d in data])
-    in_scope = np.array([d[4] for d in data])
-    right = np.array([d[1] for d in data])
-    score = np.array([d[5] for d in data])
-    lead = np.array([d[6] for d in data])
+    src = np.array([d.source for d in data])
+    in_scope = np.array([d.in_scope for d in data])
+    right = np.array([d.right for d in data])
+    score = np.array([d.score for d in data])
+    lead = np.array([d.lead for d in data])
     print(f"{'threshold':>9} | {'dev_questions: right':>20} {'wrong':>5} {'OOS declined':>12} | "
           f"{'leave-one-out right':>19} {'wrong':>5} | {'dev_out_of_scope declined':>25} | {'all OOS declined':>15} {'utility':>8}")
     for t in (0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
@@ -127,7 +142,7 @@ def main(argv=None) -> int:
     print(f"cross-validated sweep of gate_threshold (score_floor {s.score_floor:g}, ambiguity_margin {s.ambiguity_margin:g};"
           f" now {s.gate_threshold:g}):")
     sweep(data, p, s.score_floor, s.ambiguity_margin)
-    gate = fit([d[0] for d in data], [d[1] for d in data], [d[2] for d in data], L2)
+    gate = fit_rows(data)
     print("fitted on all rows: bias %.3f; " % gate.bias + ", ".join(f"{m} {w:+.3f}" for m, w, _, _ in gate.terms))
     if args.write:
         print(f"wrote {write(gate, len(data))}")

@@ -26,9 +26,9 @@ def fit_gate():
 def test_the_shipped_gate_decides_like_one_fitted_on_the_current_content(kb, fit_gate):
     matcher = Matcher.build(kb)
     rows = fit_gate.rows(matcher)
-    fresh = fit_gate.fit([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], fit_gate.L2)
+    fresh = fit_gate.fit_rows(rows)
     t = matcher.settings.gate_threshold
-    differ = [r for r in rows if (matcher.gate.probability(r[0]) >= t) != (fresh.probability(r[0]) >= t)]
+    differ = [r for r in rows if (matcher.gate.probability(r.measures) >= t) != (fresh.probability(r.measures) >= t)]
     assert len(differ) <= len(rows) // 200, (
         f"{len(differ)} of {len(rows)} development questions are decided differently by knowledge/gate.yaml "
         "and by a gate fitted now: re-run `python benchmarks/fit_gate.py --write` after content edits")
