@@ -12,8 +12,8 @@ Peers (so the figures mean something):
           score_cutoff=C)` — the textbook FAQ matcher;
 - bm25:   bm25s over jieba word tokens of all phrasings, answering when the BM25 score ≥ T.
 Each peer's cutoff (C, T) is chosen *fairly*, the same way our own thresholds were: the value
-that maximises accuracy on the development data — every knowledge-base phrasing asked with
-itself held out (leave-one-out) plus benchmarks/dev_out_of_scope.txt — never on the eval set.
+that maximises accuracy on the development data (see `development_questions`) — never on the
+eval set.
 
 `--loo` prints the same report for that development data instead (what tuning looks at).
 """
@@ -26,10 +26,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import InputError
-from .kb import PROJECT_ROOT, KnowledgeBase
+from .kb import OUT_OF_SCOPE_FILE, PROJECT_ROOT, KnowledgeBase
 from .matcher import Matcher
 
-DEV_OOS_FILE = PROJECT_ROOT / "benchmarks" / "dev_out_of_scope.txt"
 DEV_QUESTIONS_FILE = PROJECT_ROOT / "benchmarks" / "dev_questions.yaml"
 OUT_OF_SCOPE = "(out of scope)"
 
@@ -40,6 +39,13 @@ class Question:
     expect: str | None
     category: str
     exclude_row: int | None = None  # leave-one-out: the phrasing row this question was taken from
+    exclude_example: int | None = None  # leave-one-out: the out-of-scope example this question is
+
+    @property
+    def left_out(self) -> dict[str, tuple[int, ...]]:
+        """Keyword arguments for Matcher.measures / _ask: what this question must not match itself."""
+        return {"exclude_rows": () if self.exclude_row is None else (self.exclude_row,),
+                "exclude_examples": () if self.exclude_example is None else (self.exclude_example,)}
 
 
 @dataclass(frozen=True)
@@ -122,18 +128,17 @@ def load_questions(path: Path, kb: KnowledgeBase) -> list[Question]:
 
 def development_questions(matcher: Matcher) -> list[Question]:
     """Development data — what thresholds, the gate and the peers' cutoffs are tuned on, never
-    eval/: benchmarks/dev_questions.yaml (categories prefixed "dev_"), leave-one-out over every
-    phrasing of every entry ("loo_…"), and our own out-of-scope list ("dev_out_of_scope")."""
+    eval/: benchmarks/dev_questions.yaml (in scope; categories prefixed "dev_"), leave-one-out
+    over every phrasing of every entry ("loo_…") and over every out-of-scope example of
+    knowledge/out_of_scope.yaml ("dev_near_domain", "dev_unrelated")."""
     out = []
     if DEV_QUESTIONS_FILE.exists():
         out += [replace(q, category=f"dev_{q.category}") for q in load_questions(DEV_QUESTIONS_FILE, matcher.kb)]
     for row, (text, eid) in enumerate(zip(matcher._row_text, matcher.row_entry_ids)):
         lang = "english" if text.isascii() else "chinese"
         out.append(Question(text, eid, f"loo_{lang}", exclude_row=row))
-    for line in DEV_OOS_FILE.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            out.append(Question(line, None, "dev_out_of_scope"))
+    for i, example in enumerate(matcher.kb.sections.get(OUT_OF_SCOPE_FILE.key, ())):
+        out.append(Question(example.q, None, f"dev_{example.kind}", exclude_example=i))
     return out
 
 
@@ -146,7 +151,7 @@ class OwnPeer:
         self.matcher = matcher
 
     def predict(self, q: Question) -> Prediction:
-        a = self.matcher._ask(q.q, exclude_rows=() if q.exclude_row is None else (q.exclude_row,))
+        a = self.matcher._ask(q.q, **q.left_out)
         top = ([a.id] if a.answered else []) + [s.id for s in a.suggestions]
         return Prediction(a.id if a.answered else None, tuple(top[:3]), a.reason)
 
@@ -302,7 +307,7 @@ def threshold_sweep_detail(matcher: Matcher, questions: Sequence[Question], thre
     declined as configured."""
     tops = []
     for q in questions:
-        ranked, measures = matcher.measures(q.q, () if q.exclude_row is None else (q.exclude_row,))
+        ranked, measures = matcher.measures(q.q, **q.left_out)
         if measures is None:
             tops.append((q, None, 0.0, 0.0, 0.0))
             continue

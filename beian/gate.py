@@ -56,6 +56,12 @@ def measure_values(raw: Mapping[str, float]) -> dict[str, float]:
         "missing_term": raw["kmiss"],
         "matched_mass": math.log1p(max(raw["meb"], 0.0)),
         "question_units": math.log1p(raw["units"]),
+        # An out-of-scope example matters as far as the best entry leaves the question unexplained;
+        # to the power 1.5, so that a little of it (an example that merely shares the words of a
+        # question an entry answers well: 小程序备案审核要多久 for 备案审核要多久) says less.
+        # Powers 1, 1.5 and 2 tie on development data (docs/MATCHING.md); 1.5 is the one that
+        # both answers the app's example questions and declines the ECS怎么重启.
+        "example_pull": (raw.get("example", 0.0) / 100.0 * (1.0 - raw["score"] / 100.0)) ** 1.5,
     }
 
 

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from pydantic import BaseModel, ValidationError
 
 from .errors import ContentError, Problem
-from .models import Correction, Entry, Faq, Materials, Note, Overview, Step, SynonymGroup
+from .models import Correction, Entry, Faq, Materials, Note, OutOfScopeExample, Overview, Step, SynonymGroup
 from .models import MATCHING_LISTS, MATCHING_NUMBERS, MatchingSetting
 from .yamlio import line_of, read_yaml
 
@@ -51,6 +51,9 @@ EXTRA_FILES: list[FileSpec] = []
 CROSS_CHECKS: list[Callable[["KnowledgeBase"], list[Problem]]] = []
 MATCHING_FILE = FileSpec("knowledge/matching.yaml", "matching", MatchingSetting)  # the matcher's thresholds
 EXTRA_FILES.append(MATCHING_FILE)
+# Questions the assistant does not answer: the matcher measures how close a question is to them.
+OUT_OF_SCOPE_FILE = FileSpec("knowledge/out_of_scope.yaml", "out_of_scope", OutOfScopeExample, required=False)
+EXTRA_FILES.append(OUT_OF_SCOPE_FILE)
 
 
 @dataclass(frozen=True)
@@ -342,3 +345,23 @@ def _check_matching(kb: KnowledgeBase) -> list[Problem]:
 
 
 CROSS_CHECKS.append(_check_matching)
+
+
+def _check_out_of_scope(kb: KnowledgeBase) -> list[Problem]:
+    """An out-of-scope example must not also be a way of asking for an entry, nor be listed twice:
+    the first would teach the matcher to decline a question the KB answers."""
+    owner = {p.casefold(): e.id for e in kb.entries for p in e.phrasings}
+    problems, seen = [], set()
+    for i, example in enumerate(kb.sections.get(OUT_OF_SCOPE_FILE.key, ())):
+        key = example.q.casefold()
+        label = f"out_of_scope[{i}]"
+        if key in owner:
+            problems.append(Problem(OUT_OF_SCOPE_FILE.path, None, label,
+                                    f"{example.q!r} is a phrasing of '{owner[key]}'; a question cannot be both answered and out of scope"))
+        elif key in seen:
+            problems.append(Problem(OUT_OF_SCOPE_FILE.path, None, label, f"{example.q!r} is listed twice; keep one"))
+        seen.add(key)
+    return problems
+
+
+CROSS_CHECKS.append(_check_out_of_scope)

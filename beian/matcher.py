@@ -44,7 +44,7 @@ from rapidfuzz import fuzz, process
 
 from .answer import Answer, CorrectionNote, Suggestion
 from .gate import Gate, measure_values
-from .kb import KnowledgeBase
+from .kb import OUT_OF_SCOPE_FILE, KnowledgeBase
 from .models import Entry
 from .text import MAX_QUESTION_CHARS, Normalizer, cut
 
@@ -119,6 +119,14 @@ class Ranked:
     evidence: Mapping[str, float] | None = None  # the measures behind the score (best entry only)
 
 
+@dataclass(frozen=True)
+class _Example:
+    """An out-of-scope example as the example index reads it (the index needs only these)."""
+
+    id: str
+    phrasings: tuple[str, ...]
+
+
 @dataclass
 class _Query:
     text: str
@@ -141,6 +149,7 @@ class Matcher:
         self.build_seconds = build_seconds
         self._by_id = {e.id: i for i, e in enumerate(self.entries)}
         self._row_text = row_text
+        self._examples: Matcher | None = None  # the out-of-scope examples' own index (set by build)
         self._prepare(units, row_entry)
         self._vague = self._vague_units(settings.vague_terms)
 
@@ -183,8 +192,26 @@ class Matcher:
         row_entry = np.repeat(np.arange(len(entries), dtype=np.int64), [len(p) for p in per_entry])
         units = normalizer.units_array(texts)
         matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts)
+        matcher._examples = matcher._example_index()
         matcher.build_seconds = time.perf_counter() - start
         return matcher
+
+    def _example_index(self) -> Matcher | None:
+        """The out-of-scope examples (knowledge/out_of_scope.yaml) indexed like entries of their own,
+        one example each, so a question's closeness to them is measured the way entries' is —
+        but with the content's unit weights: among the examples 备案 is rare and would weigh
+        much, while what makes an example off topic (小程序, 商标) is what the content lacks."""
+        examples = [_Example(f"example-{i}", (x.q,)) for i, x in enumerate(self.kb.sections.get(OUT_OF_SCOPE_FILE.key, ()))]
+        if not examples:
+            return None
+        texts = [x.phrasings[0] for x in examples]
+        index = type(self)(self.kb, examples, self.settings, self.normalizer, self.normalizer.units_array(texts),
+                           np.arange(len(examples), dtype=np.int64), texts)
+        where = np.minimum(np.searchsorted(self._vocab, index._vocab), max(self._vocab.size - 1, 0))
+        known = self._vocab[where] == index._vocab if self._vocab.size else np.zeros(index._vocab.size, bool)
+        index._idf = np.where(known, self._idf[where] if self._vocab.size else 0.0, self._unknown_w)
+        index._unknown_w = self._unknown_w
+        return index
 
     def _prepare(self, units: np.ndarray, row_entry: np.ndarray) -> None:
         """All index structures, in O(n) numpy passes (one radix sort): 1000× the content in ~1 s."""
@@ -315,47 +342,10 @@ class Matcher:
         return self._rank_units(self._query(question).units, limit, exclude_rows)
 
     def _rank_units(self, q: str, limit: int | None, exclude_rows: Sequence[int] = ()) -> list[Ranked]:
-        if not q:
+        found = self._candidate_rows(q, exclude_rows)
+        if found is None:
             return []
-        qcodes = np.frombuffer(q.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        where = np.searchsorted(self._vocab, qcodes)
-        where = np.minimum(where, max(self._vocab.size - 1, 0))
-        known = (self._vocab[where] == qcodes) if self._vocab.size else np.zeros(qcodes.size, bool)
-        q_uid = np.where(known, where, -1 - qcodes.astype(np.int64))  # unknown units: distinct negative ids
-        q_w = np.where(known, self._idf[np.maximum(where, 0)] if self._vocab.size else 0.0, self._unknown_w)
-
-        # --- candidates: entries sharing idf-weighted units with the question
-        uniq_uid, first = np.unique(q_uid, return_index=True)
-        good = uniq_uid >= 0
-        uniq_uid, uniq_w = uniq_uid[good], q_w[first][good]
-        if uniq_uid.size == 0:
-            return []
-        starts, ends = self._post_ptr[uniq_uid], self._post_ptr[uniq_uid + 1]
-        lens = ends - starts
-        idx = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
-        ent = self._post_entry[idx]
-        pre = np.bincount(ent, weights=np.repeat(uniq_w, lens), minlength=len(self.entries))
-        k = min(self.settings.prefilter_entries, int((pre > 0).sum()))
-        if k == 0:
-            return []
-        if k < pre.size:
-            # the best k, and every entry tied with the k-th: when a question's units are all
-            # common (What is the main domain?), many entries tie and a cut among them is arbitrary
-            kth = -np.partition(-pre, k - 1)[k - 1]
-            cand = np.flatnonzero(pre >= kth - 1e-9 * max(kth, 1.0))
-            if cand.size > _MAX_TIED_CANDIDATES * k:  # bounded work on a huge KB of near-copies
-                cand = np.argpartition(-pre, _MAX_TIED_CANDIDATES * k - 1)[:_MAX_TIED_CANDIDATES * k]
-        else:
-            cand = np.flatnonzero(pre > 0)
-
-        # --- rows of the candidate entries
-        rs, re_ = self._entry_row_start[cand], self._entry_row_end[cand]
-        nr = re_ - rs
-        rows = np.repeat(rs - np.cumsum(nr) + nr, nr) + np.arange(int(nr.sum()))
-        if len(exclude_rows):
-            rows = rows[~np.isin(rows, np.asarray(exclude_rows))]
-        if rows.size == 0:
-            return []
+        q_uid, q_w, rows = found
         f = self._features(q_uid, q_w, rows)
         if self._rows_units is not None:
             choices = [self._rows_units[r] for r in rows.tolist()]
@@ -396,6 +386,52 @@ class Matcher:
             ranked[0] = Ranked(ranked[0].index, ranked[0].score, ranked[0].phrasing,
                                {k: float(v[i]) for k, v in f.items()} | {"ratio": float(ratio[i])})
         return ranked[:limit] if limit else ranked
+
+    def _candidate_rows(self, q: str, exclude_rows: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The question's unit ids and weights, and the phrasing rows of its candidate entries
+        (None when no entry shares a unit with it)."""
+        if not q:
+            return None
+        qcodes = np.frombuffer(q.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        where = np.searchsorted(self._vocab, qcodes)
+        where = np.minimum(where, max(self._vocab.size - 1, 0))
+        known = (self._vocab[where] == qcodes) if self._vocab.size else np.zeros(qcodes.size, bool)
+        q_uid = np.where(known, where, -1 - qcodes.astype(np.int64))  # unknown units: distinct negative ids
+        q_w = np.where(known, self._idf[np.maximum(where, 0)] if self._vocab.size else 0.0, self._unknown_w)
+
+        # --- candidates: entries sharing idf-weighted units with the question
+        uniq_uid, first = np.unique(q_uid, return_index=True)
+        good = uniq_uid >= 0
+        uniq_uid, uniq_w = uniq_uid[good], q_w[first][good]
+        if uniq_uid.size == 0:
+            return None
+        starts, ends = self._post_ptr[uniq_uid], self._post_ptr[uniq_uid + 1]
+        lens = ends - starts
+        idx = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(int(lens.sum()))
+        ent = self._post_entry[idx]
+        pre = np.bincount(ent, weights=np.repeat(uniq_w, lens), minlength=len(self.entries))
+        k = min(self.settings.prefilter_entries, int((pre > 0).sum()))
+        if k == 0:
+            return None
+        if k < pre.size:
+            # the best k, and every entry tied with the k-th: when a question's units are all
+            # common (What is the main domain?), many entries tie and a cut among them is arbitrary
+            kth = -np.partition(-pre, k - 1)[k - 1]
+            cand = np.flatnonzero(pre >= kth - 1e-9 * max(kth, 1.0))
+            if cand.size > _MAX_TIED_CANDIDATES * k:  # bounded work on a huge KB of near-copies
+                cand = np.argpartition(-pre, _MAX_TIED_CANDIDATES * k - 1)[:_MAX_TIED_CANDIDATES * k]
+        else:
+            cand = np.flatnonzero(pre > 0)
+
+        # --- rows of the candidate entries
+        rs, re_ = self._entry_row_start[cand], self._entry_row_end[cand]
+        nr = re_ - rs
+        rows = np.repeat(rs - np.cumsum(nr) + nr, nr) + np.arange(int(nr.sum()))
+        if len(exclude_rows):
+            rows = rows[~np.isin(rows, np.asarray(exclude_rows))]
+        if rows.size == 0:
+            return None
+        return q_uid, q_w, rows
 
     def _reachable(self, score: np.ndarray, mass: np.ndarray, row_ent: np.ndarray, headroom: float) -> np.ndarray:
         """Rows whose score, raised by at most `headroom`, could reach the 4th-best entry's."""
@@ -474,24 +510,39 @@ class Matcher:
         """The Answer for one question: answered, or declined with a reason and suggestions."""
         return self._ask(question)
 
-    def measures(self, question: str, exclude_rows: Sequence[int] = ()) -> tuple[list[Ranked], dict[str, float] | None]:
+    def measures(self, question: str, exclude_rows: Sequence[int] = (), exclude_examples: Sequence[int] = ()
+                 ) -> tuple[list[Ranked], dict[str, float] | None]:
         """The ranking and the gate's measures of its best entry (None when nothing ranks, or
-        the question is empty or vague) — what `ask` decides on; for fitting the gate."""
+        the question is empty or vague) — what `ask` decides on; for fitting the gate.
+        `exclude_rows` / `exclude_examples` leave out phrasings / out-of-scope examples
+        (development data asks each of them with itself left out)."""
         q, ranked = self._query_and_rank(question, exclude_rows)
         if not ranked or q.vague:
             return ranked, None
-        return ranked, self._measures(q, ranked)
+        return ranked, self._measures(q, ranked, exclude_examples)
 
     def _query_and_rank(self, question: str, exclude_rows: Sequence[int]) -> tuple[_Query, list[Ranked]]:
         q = self._query(question if isinstance(question, str) else str(question or ""))
         return q, (self._rank_units(q.units, None, exclude_rows) if q.units else [])
 
-    def _measures(self, q: _Query, ranked: Sequence[Ranked]) -> dict[str, float]:
+    def _measures(self, q: _Query, ranked: Sequence[Ranked], exclude_examples: Sequence[int] = ()) -> dict[str, float]:
         raw = dict(ranked[0].evidence or {})
-        raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units))
+        raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units),
+                   example=self.example_overlap(q.units, exclude_examples))
         return measure_values(raw)
 
-    def _ask(self, question: str, exclude_rows: Sequence[int] = ()) -> Answer:
+    def example_overlap(self, units: str, exclude_examples: Sequence[int] = ()) -> float:
+        """How much the question and its closest out-of-scope example have of each other, 0..100:
+        the smaller of the two bigram shares (question in example, example in question), so that
+        "小程序备案审核要多久" (an example) does not claim "备案审核要多久", which lacks its 小程序.
+        0 without examples."""
+        found = self._examples._candidate_rows(units, exclude_examples) if self._examples is not None else None
+        if found is None:
+            return 0.0
+        f = self._examples._features(*found)  # both ways, so an example a question is part of does not claim it
+        return 100.0 * float(np.minimum(f["qb"], f["pb"]).max())
+
+    def _ask(self, question: str, exclude_rows: Sequence[int] = (), exclude_examples: Sequence[int] = ()) -> Answer:
         s = self.settings
         q, ranked = self._query_and_rank(question, exclude_rows)
         notice = f"问题过长，已截取前 {s.max_question_chars} 个字符。" if q.cut else ""
@@ -502,7 +553,7 @@ class Matcher:
             return self._decline(q, notice, "too_vague", ranked)
         if top is None:
             return self._decline(q, notice, "low_score", ranked)
-        probability = self.gate.probability(self._measures(q, ranked)) if self.gate else None
+        probability = self.gate.probability(self._measures(q, ranked, exclude_examples)) if self.gate else None
         reason = s.decline_reason(top.score, _lead(ranked), probability)
         if reason:
             return self._decline(q, notice, reason, ranked)

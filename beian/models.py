@@ -92,6 +92,19 @@ class Correction(Strict):
     checked: dt.date
 
 
+class OutOfScopeExample(Strict):
+    """A question this assistant does not answer (knowledge/out_of_scope.yaml). The matcher compares
+    every question with these too: one closer to an example than to any entry is more likely off
+    topic (a measure of the answer gate)."""
+
+    q: Phrase
+    kind: Literal["near_domain", "unrelated"]  # shares the KB's words (服务器, 域名 …) or not
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.q,)
+
+
 class SynonymGroup(Strict):
     canonical: Phrase
     variants: tuple[Phrase, ...] = Field(min_length=1)
@@ -149,6 +162,7 @@ GATE_MEASURES: tuple[str, ...] = (
     "missing_term",           # heaviest question bigram the entry lacks ÷ the heaviest question bigram
     "matched_mass",           # log(1 + idf mass of the question bigrams the entry has)
     "question_units",         # log(1 + number of units in the normalised question)
+    "example_pull",           # (overlap with the closest out-of-scope example × (1 − score))^1.5, all 0..1
 )
 
 

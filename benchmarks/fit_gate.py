@@ -5,11 +5,12 @@ declines; with --write, store it in knowledge/gate.yaml.
     .venv/bin/python benchmarks/fit_gate.py --write    # and rewrite knowledge/gate.yaml
 
 Development data only — never eval/:
-- benchmarks/dev_questions.yaml: 264 in-scope questions written blind to the KB and the eval
-  sets, 110 out of scope (weight 1: they look like what users type);
+- benchmarks/dev_questions.yaml: 396 in-scope questions written blind to the KB and the eval
+  sets (weight 1: they look like what users type);
 - every KB phrasing asked with itself left out (leave-one-out; weight 0.3: phrasings are many
   and written in the KB's own style, so they would otherwise outvote the real-looking questions);
-- benchmarks/dev_out_of_scope.txt (weight 1).
+- every out-of-scope example of knowledge/out_of_scope.yaml, asked with itself left out of the
+  examples (weight 1).
 Out-of-scope rows weigh 3× more: a wrong answer misleads, a declined question still shows the
 right entry among its suggestions nearly always. A row is "right" when the best-ranked entry is
 the expected one; out-of-scope rows are never right.
@@ -31,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from beian.evaluate import DEV_OOS_FILE, development_questions  # noqa: E402
+from beian.evaluate import development_questions  # noqa: E402
 from beian.gate import GATE_FILE, Gate, fit  # noqa: E402
 from beian.kb import default_root, load_kb  # noqa: E402
 from beian.matcher import Matcher  # noqa: E402
@@ -46,7 +47,8 @@ class Row(NamedTuple):
     measures: dict[str, float]
     right: bool  # the best-ranked entry is the expected one
     weight: float
-    source: str  # dev_questions | loo | dev_out_of_scope
+    source: str  # dev_questions | loo | example
+    category: str  # the question's category (dev_near_domain, dev_unrelated, loo_english …)
     in_scope: bool
     score: float
     lead: float
@@ -56,15 +58,14 @@ def rows(matcher: Matcher) -> list[Row]:
     """Every development question the gate sees (empty and vague questions are declined before it)."""
     out = []
     for q in development_questions(matcher):
-        source = "loo" if q.category.startswith("loo_") else "dev_out_of_scope" if q.category == "dev_out_of_scope" else "dev_questions"
-        exclude = () if q.exclude_row is None else (q.exclude_row,)
-        ranked, measures = matcher.measures(q.q, exclude)
+        source = "loo" if q.exclude_row is not None else "example" if q.exclude_example is not None else "dev_questions"
+        ranked, measures = matcher.measures(q.q, **q.left_out)
         if measures is None:
             continue
         right = q.expect is not None and matcher.entries[ranked[0].index].id == q.expect
         weight = (LOO_WEIGHT if source == "loo" else 1.0) * (OOS_WEIGHT if q.expect is None else 1.0)
         lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
-        out.append(Row(measures, right, weight, source, q.expect is not None, ranked[0].score, lead))
+        out.append(Row(measures, right, weight, source, q.category, q.expect is not None, ranked[0].score, lead))
     return out
 
 
@@ -85,30 +86,29 @@ def cross_validated(data) -> np.ndarray:
 
 def sweep(data, p, floor: float, margin: float) -> None:
     src = np.array([d.source for d in data])
+    cat = np.array([d.category for d in data])
     in_scope = np.array([d.in_scope for d in data])
     right = np.array([d.right for d in data])
     score = np.array([d.score for d in data])
     lead = np.array([d.lead for d in data])
-    print(f"{'threshold':>9} | {'dev_questions: right':>20} {'wrong':>5} {'OOS declined':>12} | "
-          f"{'leave-one-out right':>19} {'wrong':>5} | {'dev_out_of_scope declined':>25} | {'all OOS declined':>15} {'utility':>8}")
+    print(f"{'threshold':>9} | {'dev_questions right':>19} {'wrong':>5} | {'leave-one-out right':>19} {'wrong':>5} | "
+          f"{'OOS declined: near_domain':>25} {'unrelated':>9} {'all':>6} | {'utility':>7}")
     for t in (0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
         ans = (p >= t) & (score >= floor) & (lead >= margin)
         cells = []
         for s in ("dev_questions", "loo"):
-            m = src == s
-            n_in = max(int((m & in_scope).sum()), 1)
-            cells.append(f"{100 * (ans & m & right).sum() / n_in:19.1f}% {int((ans & m & in_scope & ~right).sum()):5d}")
-            if s == "dev_questions":
-                oos = m & ~in_scope
-                cells[-1] += f" {100 * (~ans[oos]).mean():11.1f}%"
-        oos = src == "dev_out_of_scope"
+            m = (src == s) & in_scope
+            cells.append(f"{100 * (ans & m & right).sum() / max(int(m.sum()), 1):18.1f}% {int((ans & m & ~right).sum()):5d}")
+        declined = [100 * (~ans[(cat == c) & ~in_scope]).mean() for c in ("dev_near_domain", "dev_unrelated")]
         all_oos = ~in_scope
         dq = (src == "dev_questions") & in_scope
         utility = ((ans & dq & right).sum() - 2 * (ans & dq & ~right).sum()) / max(dq.sum(), 1) - 2 * ans[all_oos].mean()
-        print(f"{t:9.2f} | {cells[0]} | {cells[1]} | {100 * (~ans[oos]).mean():24.1f}% | {100 * (~ans[all_oos]).mean():14.1f}% {utility:8.3f}")
+        print(f"{t:9.2f} | {cells[0]} | {cells[1]} | {declined[0]:24.1f}% {declined[1]:8.1f}% {100 * (~ans[all_oos]).mean():5.1f}% |"
+              f" {utility:7.3f}")
     print("(right: share of in-scope questions answered with the right entry; wrong: in-scope answered with another;"
-          " questions declined before the gate — empty, vague — are not counted here; utility: on dev_questions,"
-          " share right − 2 × share wrong − 2 × share of all out-of-scope answered)")
+          " OOS: the out-of-scope examples, each asked with itself left out; questions declined before the gate —"
+          " empty, vague — are not counted here; utility: share of dev_questions right − 2 × share wrong − 2 × share"
+          " of out-of-scope answered)")
 
 
 def write(gate: Gate, n: int) -> Path:
@@ -119,7 +119,8 @@ def write(gate: Gate, n: int) -> Path:
         "# edit by hand; re-run it after changing content or the matcher's measures, and re-check gate_threshold",
         "# in knowledge/matching.yaml. logit = bias + Σ weight × (measure − center) ÷ scale; the measures are",
         "# described in beian/models.py (GATE_MEASURES). Fitted on development data only (benchmarks/",
-        f"# dev_questions.yaml, leave-one-out over the KB phrasings, {DEV_OOS_FILE.name}): {n} rows, {dt.date.today().isoformat()}.",
+        f"# dev_questions.yaml, leave-one-out over the KB phrasings and over knowledge/out_of_scope.yaml): {n} rows,",
+        f"# {dt.date.today().isoformat()}.",
         "gate:",
         f"  - measure: bias\n    weight: {gate.bias:.6g}",
     ]
