@@ -35,7 +35,7 @@ class Answer:
     suggestions: tuple[Suggestion, ...] = ()
     # Added fields (free to add; the contract above stays as it is):
     question: str = ""  # the question as used (after trimming / cutting to the length cap)
-    reason: str = ""  # why declined: "empty" | "too_vague" | "low_score" | "ambiguous" | "" when answered
+    reason: str = ""  # why declined: "empty" | "too_vague" | "low_score" | "out_of_scope" | "ambiguous" | "" when answered
     notice: str = ""  # e.g. "问题过长，已截取前 500 个字符"
     confidence: str | None = None  # the entry's fact-sheet confidence, when it has one
     corrections: tuple[CorrectionNote, ...] = ()

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS questions (
     answered    INTEGER NOT NULL,             -- 1 answered, 0 declined
     entry_id    TEXT,                         -- the entry answered with
     score       REAL    NOT NULL DEFAULT 0,
-    reason      TEXT    NOT NULL DEFAULT '',  -- why declined: empty | too_vague | low_score | ambiguous
+    reason      TEXT    NOT NULL DEFAULT '',  -- why declined: empty | too_vague | low_score | out_of_scope | ambiguous
     suggestion  TEXT,                         -- best suggestion id when declined
     origin      TEXT    NOT NULL DEFAULT '',  -- typed | example | suggestion | related | link | cli
     session     TEXT    NOT NULL DEFAULT '',

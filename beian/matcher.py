@@ -81,15 +81,19 @@ class MatchSettings:
     vague_starting_points: tuple[str, ...] = ()  # entry ids offered first to a too-vague question
     frame_words: tuple[str, ...] = ()
 
-    def decline_reason(self, best: float, lead: float, probability: float | None = None) -> str:
-        """The one decision on a ranked question: "" to answer, else "low_score" or "ambiguous".
+    def decline_reason(self, best: float, lead: float, probability: float | None = None, example: float = 0.0) -> str:
+        """The one decision on a ranked question: "" to answer, else "low_score", "out_of_scope"
+        or "ambiguous".
 
         `best` is the best entry's score, `lead` its lead over the runner-up, `probability` the
-        fitted gate's estimate that the best entry is right (None without a gate). The best
-        entry is answered when it scores at least `score_floor` and the gate gives it at least
-        `gate_threshold`, unless the runner-up is within `ambiguity_margin`."""
+        fitted gate's estimate that the best entry is right (None without a gate), `example` the
+        question's overlap with its closest out-of-scope example (0..100). The best entry is
+        answered when it scores at least `score_floor` and the gate gives it at least
+        `gate_threshold`, unless the runner-up is within `ambiguity_margin`. A question declined
+        for its score that is more like an out-of-scope example than like any entry is
+        "out_of_scope": the user can be told it is not a filing question at all."""
         if best < self.score_floor or (probability is not None and probability < self.gate_threshold):
-            return "low_score"
+            return "out_of_scope" if example > best else "low_score"
         if lead < self.ambiguity_margin:
             return "ambiguous"
         return ""
@@ -525,10 +529,11 @@ class Matcher:
         q = self._query(question if isinstance(question, str) else str(question or ""))
         return q, (self._rank_units(q.units, None, exclude_rows) if q.units else [])
 
-    def _measures(self, q: _Query, ranked: Sequence[Ranked], exclude_examples: Sequence[int] = ()) -> dict[str, float]:
+    def _measures(self, q: _Query, ranked: Sequence[Ranked], exclude_examples: Sequence[int] = (),
+                  example: float | None = None) -> dict[str, float]:
         raw = dict(ranked[0].evidence or {})
         raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units),
-                   example=self.example_overlap(q.units, exclude_examples))
+                   example=self.example_overlap(q.units, exclude_examples) if example is None else example)
         return measure_values(raw)
 
     def example_overlap(self, units: str, exclude_examples: Sequence[int] = ()) -> float:
@@ -553,8 +558,9 @@ class Matcher:
             return self._decline(q, notice, "too_vague", ranked)
         if top is None:
             return self._decline(q, notice, "low_score", ranked)
-        probability = self.gate.probability(self._measures(q, ranked, exclude_examples)) if self.gate else None
-        reason = s.decline_reason(top.score, _lead(ranked), probability)
+        example = self.example_overlap(q.units, exclude_examples)
+        probability = self.gate.probability(self._measures(q, ranked, example=example)) if self.gate else None
+        reason = s.decline_reason(top.score, _lead(ranked), probability, example)
         if reason:
             return self._decline(q, notice, reason, ranked)
         entry = self.entries[top.index]

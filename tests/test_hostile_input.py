@@ -402,7 +402,7 @@ def test_matching_never_raises_and_does_not_depend_on_history(matcher, busy_matc
     ids = {e.id for e in matcher.entries}
     assert answer.id is None or answer.id in ids
     assert {s.id for s in answer.suggestions} <= ids and len(answer.suggestions) <= 3
-    assert answer.answered or answer.reason in {"empty", "too_vague", "low_score", "ambiguous"}
+    assert answer.answered or answer.reason in {"empty", "too_vague", "low_score", "out_of_scope", "ambiguous"}
 
 
 CHOICE = st.one_of(st.sampled_from(["mainland", "hk", "overseas", "no", "alibaba", "other", "yes", " YES ", "是", ""]),
