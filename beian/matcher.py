@@ -46,7 +46,7 @@ from .answer import Answer, CorrectionNote, Suggestion
 from .gate import Gate, measure_values
 from .kb import OUT_OF_SCOPE_FILE, KnowledgeBase
 from .models import Entry
-from .text import MAX_QUESTION_CHARS, Normalizer, cut
+from .text import MAX_QUESTION_CHARS, WORD_UNIT_BASE, Normalizer, cut
 
 _NL = 10
 _NCODES = 0x110000
@@ -485,6 +485,11 @@ class Matcher:
             big_w = ((q_w[:-1] + q_w[1:]) / 2)[bfirst]
             seen = ok.copy()
             seen[ok] = self._seen_pairs[self._pair_slot(q_uid[:-1][bfirst][ok], q_uid[1:][bfirst][ok])]
+            # A new pair of syllables is a new term (重启, 商标); a pair with an English word in it
+            # is not, however seldom its units meet ("review usually", or "icp 审核" once review
+            # became 审核): an English word is a whole term already.
+            word = self._vocab[np.maximum(q_uid, 0)] >= WORD_UNIT_BASE if self._vocab.size else np.zeros(q_uid.size, bool)
+            seen |= ok & (word[:-1][bfirst] | word[1:][bfirst])
             big_w = np.where(seen, big_w, np.maximum(big_w, self._unknown_w * self.settings.novel_bigram_weight))
             wq_b = float(big_w.sum())
             bpos = np.flatnonzero(local_row[1:] == local_row[:-1])

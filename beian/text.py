@@ -93,6 +93,7 @@ _RARE_CHAR_SLOTS = 2048
 _SPECIAL_BASE = 0xF000  # single characters rewritten as a whole (啥 → 什么): one code each
 _FRAME_BASE = 0xF400  # question frames (什么, 怎么 …): one code each, weighted down by the matcher
 _WORD_BASE = 0xF0000  # Latin words and numbers: planes 15 and 16 …
+WORD_UNIT_BASE = _WORD_BASE  # every unit code from here on is a Latin word or number
 _WORD_SLOTS = 0x1FFFE - 2048
 _WORD_HASH_BASE = _WORD_BASE + _WORD_SLOTS  # … and once those are full, hashed into 2048 codes
 _NCODES = 0x110000
