@@ -233,38 +233,9 @@ class Matcher:
         marker = pool.submit(mark_seen_pairs)
         pool.shutdown(wait=False)
         if v <= 0xFFFF:
-            # Postings without sorting the positions: for a block of entries at a time, mark an
-            # (entry, unit) presence table (small, reused); its set cells are the block's distinct
-            # (entry, unit) pairs in entry order — about a third of the positions — and one stable
-            # radix sort of those pairs groups them by unit.
-            block = max(1, _PRESENCE_CELLS // v)
-            table = np.zeros(block * v, dtype=np.int32)  # reused; only cells written per block are read
-            pair_entry_parts, pair_unit_parts = [], []
-            for e0 in range(0, n_entries, block):
-                e1 = min(n_entries, e0 + block)
-                r0, r1 = int(self._entry_row_start[e0]), int(self._entry_row_end[e1 - 1])
-                if r1 <= r0:
-                    continue
-                a, b = int(self._row_start[r0]), int(self._row_end[r1 - 1])
-                q = self._pos_uid[a:b]
-                is_sep = q < 0
-                rows = r0 + np.cumsum(is_sep)  # row of each position
-                keep = ~is_sep
-                ent = pos_entry_of_row[rows[keep]]
-                unit = q[keep]
-                key = (ent - np.int32(e0)) * np.int32(v) + unit
-                # one survivor per distinct (entry, unit): write each position's index, keep the
-                # positions that read their own index back (the last writer of each cell)
-                idx = np.arange(key.size, dtype=np.int32)
-                table[key] = idx
-                first = table[key] == idx
-                pair_entry_parts.append(ent[first])
-                pair_unit_parts.append(unit[first].astype(np.uint16))
-            pair_entry = np.concatenate(pair_entry_parts) if pair_entry_parts else np.zeros(0, np.int32)
-            pair_unit = np.concatenate(pair_unit_parts) if pair_unit_parts else np.zeros(0, np.uint16)
-            order = np.argsort(pair_unit, kind="stable")
-            df = np.bincount(pair_unit, minlength=vocab.size)
-            self._post_entry = pair_entry[order]
+            self._post_entry, df = _postings_by_blocks(
+                self._pos_uid, self._row_start, self._row_end, row_entry, self._entry_row_start,
+                self._entry_row_end, v)
         else:  # over 65 535 distinct units: one stable sort of all positions by unit id instead
             uid = self._pos_uid[~sep]
             entry_of = np.repeat(pos_entry_of_row, self._row_end - self._row_start)
@@ -547,6 +518,49 @@ class Matcher:
 _MAX_TIED_CANDIDATES = 3  # ties at the prefilter's cut admit at most this many × prefilter_entries
 _PAIR_DIRECT = 4096  # up to this many distinct units, a bigram has its own slot (16 MB bitmap)
 _PAIR_BITS = 1 << 24  # beyond that, bigrams are hashed into this many slots
+
+
+def _postings_by_blocks(pos_uid: np.ndarray, row_start: np.ndarray, row_end: np.ndarray,
+                        row_entry: np.ndarray, entry_row_start: np.ndarray, entry_row_end: np.ndarray,
+                        v: int) -> tuple[np.ndarray, np.ndarray]:
+    """The inverted index without sorting: every unit's distinct entries, ascending, all units
+    one after another (unit id order), and each unit's entry count.
+
+    For a block of entries at a time, a (unit × entry) presence table (small, reused; unit-major)
+    is marked at every position; its set cells, read in order, are the block's distinct pairs
+    already grouped by unit. Each block's groups are then written straight to their place in
+    the whole index (after the same unit's groups from earlier blocks): a counting sort."""
+    n_entries = entry_row_start.size
+    block = max(1, _PRESENCE_CELLS // (v + 1))  # entries per block
+    table = np.zeros((v + 1) * block, dtype=bool)  # row 0 takes the row separators (unit id -1)
+    units, ents = [], []
+    for e0 in range(0, n_entries, block):
+        e1 = min(n_entries, e0 + block)
+        r0, r1 = int(entry_row_start[e0]), int(entry_row_end[e1 - 1])
+        if r1 <= r0:
+            continue
+        a, b = int(row_start[r0]), int(row_end[r1 - 1])
+        span = row_end[r0:r1] - row_start[r0:r1] + 1  # a row's positions and the separator after it
+        span[-1] -= 1  # (the block's last row has none inside the block)
+        ent = np.repeat((row_entry[r0:r1] - e0).astype(np.int32), span)
+        key = (pos_uid[a:b] + np.int32(1)) * np.int32(block) + ent
+        table[key] = True
+        cell = np.flatnonzero(table[block:])  # skips row 0; in order: by unit, then entry
+        table[:] = False  # a memset: far cheaper than unmarking the cells that were set
+        units.append((cell // block).astype(np.int32))
+        ents.append((cell % block + e0).astype(np.int32))
+    df = np.zeros(v, dtype=np.int64)
+    counts = [np.bincount(u, minlength=v) for u in units]
+    for c in counts:
+        df += c
+    post = np.empty(int(df.sum()), dtype=np.int32)
+    # where each unit's group of the next block goes: after its groups from the blocks before
+    dest = np.cumsum(df) - df
+    for u, e, c in zip(units, ents, counts):
+        first_in_block = np.cumsum(c) - c  # where the unit's group starts inside this block's list
+        post[np.arange(u.size) + (dest - first_in_block)[u]] = e
+        dest += c
+    return post, df
 
 
 def _cover(feat: np.ndarray, feat_w: np.ndarray, local_row: np.ndarray, ent_local: np.ndarray,
