@@ -491,11 +491,18 @@ class _Rewriter:
 class _WordTable:
     """Latin word → unit code, shared by every normaliser of the process (words are the same
     everywhere; which ones are stop words is each normaliser's business). Looked up by a hash of
-    the word's letters, so a whole index is coded without a Python call per word."""
+    the word's letters, so a whole index is coded without a Python call per word.
+
+    The hashes live in an open-addressing table (linear probing, at most a quarter full): one
+    multiply, two gathers and a compare find most words, where a binary search over sorted
+    hashes took ~20 reads each (measured at 1000× the content: 0.67 → 0.1 s)."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.table = (np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))  # sorted hashes, codes
+        # slot → word hash, slot → code (-1: empty slot); one tuple, swapped whole on insertion,
+        # so threads read it without the lock
+        self.table = _open_table(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32), _WORD_TABLE_MIN_BITS)
+        self.size = 0  # hashes in the table
         self.stem_code: dict[str, int] = {}
         self.name: dict[int, str] = {}
 
@@ -512,31 +519,126 @@ class _WordTable:
         return code
 
     def lookup(self, h: np.ndarray, arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        known, codes = self.table  # one tuple, swapped whole: safe to read from threads
-        where = np.minimum(np.searchsorted(known, h), max(known.size - 1, 0))
-        found = (known[where] == h) if known.size else np.zeros(h.size, dtype=bool)
-        if found.all():
-            return codes[where]
-        new_h, first = np.unique(h[~found], return_index=True)
-        idx = np.flatnonzero(~found)[first]
+        """Codes of the words arr[s:e] with hashes `h`; words not seen before are coded (and
+        remembered) here."""
+        out = _probe(self.table, h)
+        missing = np.flatnonzero(out < 0)
+        if missing.size == 0:
+            return out
+        # new words: in hash order (codes are numbered in order of first sight, so the same
+        # content gets the same codes)
+        new_h, first = np.unique(h[missing], return_index=True)
+        idx = missing[first]
         with self.lock:
-            new_codes = np.array([self.code(w) for w in _words_text(arr, starts[idx], ends[idx])], dtype=np.int64)
-            known, codes = self.table
-            if known.size < 4 * _WORD_SLOTS:  # past that, unseen words are simply coded again
-                hashes = np.concatenate([known, new_h])
-                order = np.argsort(hashes, kind="stable")
-                self.table = (hashes[order], np.concatenate([codes, new_codes])[order])
-                known, codes = self.table
-        where = np.minimum(np.searchsorted(known, h), max(known.size - 1, 0))
-        hit = known[where] == h if known.size else np.zeros(h.size, dtype=bool)
-        out = np.where(hit, codes[where] if known.size else 0, 0)
-        if not hit.all():  # table full: code the rest directly
-            miss = np.flatnonzero(~hit)
-            out[miss] = [self.code(w) for w in _words_text(arr, starts[miss], ends[miss])]
+            new_codes = np.array([self.code(w) for w in _words_text(arr, starts[idx], ends[idx])], dtype=np.int32)
+            if self.size < 4 * _WORD_SLOTS:  # past that, unseen words are simply coded again
+                unseen = _probe(self.table, new_h) < 0  # another thread may have added some
+                self._insert(new_h[unseen], new_codes[unseen])
+        found = _probe(self.table, h[missing])
+        out[missing] = found
+        if (found < 0).any():  # table full: code the rest directly
+            rest = missing[found < 0]
+            out[rest] = [self.code(w) for w in _words_text(arr, starts[rest], ends[rest])]
         return out
+
+    def _insert(self, hashes: np.ndarray, codes: np.ndarray) -> None:
+        keys, values = self.table
+        size = self.size + hashes.size
+        bits = int(keys.size).bit_length() - 1
+        while size * 4 > (1 << bits):  # at most a quarter full: few words probe past their slot
+            bits += 1
+        held = values >= 0
+        self.table = _open_table(np.concatenate([keys[held], hashes]), np.concatenate([values[held], codes]), bits)
+        self.size = size
+
+
+_WORD_TABLE_MIN_BITS = 12
+
+
+def _open_table(hashes: np.ndarray, codes: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing table of 2**bits slots holding distinct `hashes` → `codes`, linear
+    probing from `_slot_index`; filled in vectorised rounds (each round, every pending hash
+    tries its current slot; of those trying one free slot, one wins and the others move on)."""
+    mask = (1 << bits) - 1
+    keys = np.zeros(1 << bits, dtype=np.uint64)
+    values = np.full(1 << bits, -1, dtype=np.int32)
+    owner = np.full(1 << bits, -1, dtype=np.int64)
+    slot = _slot_index(hashes, bits)
+    pending = np.arange(hashes.size)
+    while pending.size:
+        s = slot[pending]
+        free = values[s] < 0
+        trying = pending[free]
+        owner[s[free]] = trying
+        won = trying[owner[s[free]] == trying]  # the last writer of each slot
+        keys[slot[won]] = hashes[won]
+        values[slot[won]] = codes[won]
+        placed = np.zeros(hashes.size, dtype=bool)
+        placed[won] = True
+        pending = pending[~placed[pending]]
+        slot[pending] = (slot[pending] + 1) & mask
+    return keys, values
+
+
+def _probe(table: tuple[np.ndarray, np.ndarray], h: np.ndarray) -> np.ndarray:
+    """The code of each hash in an open-addressing table, -1 where it is absent."""
+    keys, values = table
+    bits = int(keys.size).bit_length() - 1
+    slot = _slot_index(h, bits)
+    out = values[slot]
+    # most hashes are at their own slot; the rest walk on until their hash or an empty slot
+    walk = np.flatnonzero((keys[slot] != h) & (out >= 0))
+    out[walk] = -1
+    mask = keys.size - 1
+    while walk.size:
+        s = (slot[walk] + 1) & mask
+        slot[walk] = s
+        v = values[s]
+        hit = (keys[s] == h[walk]) & (v >= 0)
+        out[walk[hit]] = v[hit]
+        walk = walk[~hit & (v >= 0)]
+    return out
 
 
 _WORDS = _WordTable()
+
+
+def _word_hashes(letters: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Polynomial hash Σ (letter + 1)·P**k (k: the letter's place in its word, uint64, wrapping)
+    of consecutive words of `lens` letters each, all words' letters one after another.
+
+    By prefix sums instead of per-letter offsets: with S the running sum of letter·P**j over all
+    letters (j: place in `letters`), a word's Σ letter·P**k is (S[last] − S[first − 1])·P**−first
+    (P is odd, so it has an inverse modulo 2**64), and the "+ 1"s add Σ P**k for k < its length.
+    Two passes over the letters where offsets, weights and a reduceat took six (measured at
+    1000× the content: 0.8 → 0.25 s)."""
+    powers, inverses = _powers(letters.size)
+    with np.errstate(over="ignore"):
+        running = np.multiply(letters, powers, dtype=np.uint64)
+        np.cumsum(running, out=running)
+        last = np.cumsum(lens) - 1
+        sums = np.diff(running[last], prepend=np.uint64(0))  # a word starts right after the one before
+        ones = np.cumsum(powers[:int(lens.max())])  # Σ P**k for k < 1, 2, …
+        return sums * inverses[last - (lens - 1)] + ones[lens - 1]
+
+
+_P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+_POWERS_KEPT = 1 << 21  # powers kept between calls (32 MB); longer inputs compute their own
+_POWERS = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**j and P**−j (mod 2**64) for j < n."""
+    global _POWERS
+    powers, inverses = _POWERS  # one tuple, swapped whole: safe to read from threads
+    if powers.size < n:
+        size = max(n, min(2 * powers.size, _POWERS_KEPT))
+        with np.errstate(over="ignore"):
+            powers = np.cumprod(np.concatenate(([np.uint64(1)], np.full(size - 1, _P, dtype=np.uint64))))
+            inverses = np.cumprod(np.concatenate(([np.uint64(1)], np.full(size - 1, _P_INV, dtype=np.uint64))))
+        if size <= _POWERS_KEPT:
+            _POWERS = (powers, inverses)
+    return powers[:n], inverses[:n]
 
 
 def _words_text(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
@@ -717,23 +819,21 @@ class Normalizer:
 
     def _words(self, arr: np.ndarray) -> np.ndarray:
         """Each run of Latin letters/digits → one word unit (or nothing, for a stop word)."""
-        latin = _LATIN_LUT[arr]
-        if not latin.any():
+        if arr.size == 0:
             return arr
-        d = np.diff(latin.view(np.int8))
-        starts = np.flatnonzero(d == 1) + 1
-        ends = np.flatnonzero(d == -1) + 1
+        latin = _LATIN_LUT[arr]
+        # runs start and end where `latin` flips; the flips alternate start, end, start …
+        edges = np.flatnonzero(latin[1:] != latin[:-1]) + 1
         if latin[0]:
-            starts = np.concatenate(([0], starts))
+            edges = np.concatenate(([0], edges))
         if latin[-1]:
-            ends = np.concatenate((ends, [latin.size]))
-        lens = ends - starts
+            edges = np.concatenate((edges, [latin.size]))
+        if edges.size == 0:
+            return arr
+        starts, ends = edges[0::2], edges[1::2]
         at = np.flatnonzero(latin)
-        offset = at - np.repeat(starts, lens)  # position of each letter within its word
-        with np.errstate(over="ignore"):
-            weights = np.cumprod(np.concatenate(([np.uint64(1)], np.full(int(lens.max()) - 1, _P, dtype=np.uint64))))
-            h = np.add.reduceat((arr[at].astype(np.uint64) + np.uint64(1)) * weights[offset], np.cumsum(lens) - lens)
-        units = _WORDS.lookup(h, arr, starts, ends)
+        del latin
+        units = _WORDS.lookup(_word_hashes(arr[at], ends - starts), arr, starts, ends)
         keep_unit = ~self._stop_code[units]
         arr[at] = _SPACE  # `arr` is this call's own array: letters become spaces, squeezed out later …
         arr[starts[keep_unit]] = units[keep_unit]  # … but each kept word's first slot holds its unit
