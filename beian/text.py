@@ -768,8 +768,9 @@ class Normalizer:
         # first, 子域名备案 must be read as 子域名 + 备案, not as 子 + the variant 域名备案. Only needed
         # when a rewriting pattern lies inside the canonical word or starts inside it and runs on;
         # identity entries that protect nothing would only cost time (备案 is everywhere).
-        changing = [p for p, r in table.items() if p != r]
-        table = {p: r for p, r in table.items() if p != r or any(_overlaps(p, q) for q in changing)}
+        changing = {p for p, r in table.items() if p != r}
+        heads = {q[:k] for q in changing for k in range(1, len(q))}  # proper prefixes of those
+        table = {p: r for p, r in table.items() if p != r or _overlapped(p, changing, heads)}
         self._rewrite = _Rewriter(table)
         self._frame_names = {_FRAME_BASE + i: f for i, f in enumerate(frames)}
 
@@ -915,16 +916,15 @@ class Normalizer:
         return self.describe(self.units(text))
 
 
-def _contains(seq: tuple[int, ...], sub: tuple[int, ...]) -> bool:
-    return any(seq[i:i + len(sub)] == sub for i in range(len(seq) - len(sub) + 1))
-
-
-def _overlaps(word: tuple[int, ...], pattern: tuple[int, ...]) -> bool:
-    """Would `pattern` take units of `word` when read from inside it: as a part of it, or starting
-    inside it and running on past its end?"""
-    if len(pattern) < len(word) and _contains(word, pattern):
+def _overlapped(word: tuple[int, ...], patterns: set[tuple[int, ...]], heads: set[tuple[int, ...]]) -> bool:
+    """Would one of `patterns` take units of `word` when read from inside it: as a shorter part of
+    it, or starting inside it and running on past its end (the word's tail is then a proper
+    prefix of the pattern: one of `heads`)? Set lookups of the word's pieces, where comparing
+    the word with every pattern took ~0.1 s per normaliser."""
+    n = len(word)
+    if any(word[i:j] in patterns for i in range(n) for j in range(i + 1, n + 1) if j - i < n):
         return True
-    return any(word[i:] == pattern[:len(word) - i] for i in range(1, len(word)) if len(word) - i < len(pattern))
+    return any(word[i:] in heads for i in range(1, n))
 
 
 def _a_not_a(arr: np.ndarray) -> np.ndarray:
