@@ -135,7 +135,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, entries: Sequence[Entry], settings: MatchSettings,
                  normalizer: Normalizer, units: np.ndarray, row_entry: np.ndarray, row_text: list[str],
-                 build_seconds: float = 0.0):
+                 build_seconds: float = 0.0, present: np.ndarray | None = None):
         self.kb = kb
         self.gate = Gate.from_kb(kb)
         self.entries = tuple(entries)
@@ -144,7 +144,7 @@ class Matcher:
         self.build_seconds = build_seconds
         self._by_id = {e.id: i for i, e in enumerate(self.entries)}
         self._row_text = row_text
-        self._prepare(units, row_entry)
+        self._prepare(units, row_entry, present)
         self._vague = self._vague_units(settings.vague_terms)
 
     @property
@@ -184,12 +184,13 @@ class Matcher:
         per_entry = [e.phrasings for e in entries]
         texts = list(itertools.chain.from_iterable(per_entry))  # ~4× faster than a nested comprehension
         row_entry = np.repeat(np.arange(len(entries), dtype=np.int64), [len(p) for p in per_entry])
-        units = normalizer.units_array(texts)
-        matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts)
+        present = _Presence()
+        units = normalizer.units_array(texts, each=present.mark)
+        matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts, present=present.union())
         matcher.build_seconds = time.perf_counter() - start
         return matcher
 
-    def _prepare(self, units: np.ndarray, row_entry: np.ndarray) -> None:
+    def _prepare(self, units: np.ndarray, row_entry: np.ndarray, present: np.ndarray | None = None) -> None:
         """All index structures, in O(n) numpy passes (one radix sort): 1000× the content in ~1 s."""
         n_entries = len(self.entries)
         n = units.size
@@ -208,8 +209,9 @@ class Matcher:
         self._entry_row_end = np.searchsorted(row_entry, np.arange(n_entries), side="right")
 
         # Compact unit ids through a lookup table (no sort): a few thousand distinct units.
-        present = np.zeros(_NCODES, dtype=bool)
-        present[units] = True
+        if present is None:  # (a build marks them while tokenising: see _Presence)
+            present = np.zeros(_NCODES, dtype=bool)
+            present[units] = True
         present[_NL] = False
         vocab = np.flatnonzero(present).astype(np.uint32)
         self._vocab = vocab
@@ -525,6 +527,31 @@ class Matcher:
 _MAX_TIED_CANDIDATES = 3  # ties at the prefilter's cut admit at most this many × prefilter_entries
 _PAIR_DIRECT = 4096  # up to this many distinct units, a bigram has its own slot (16 MB bitmap)
 _PAIR_BITS = 1 << 24  # beyond that, bigrams are hashed into this many slots
+
+
+class _Presence:
+    """Which unit codes occur in the content, marked chunk by chunk on the tokenising threads
+    (one table per thread: no shared writes), so that _prepare need not scan all units again
+    (0.12 s at 1000× the content, now spread over both cores)."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self._tables: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def mark(self, units: np.ndarray) -> None:
+        table = getattr(self._local, "table", None)
+        if table is None:
+            table = self._local.table = np.zeros(_NCODES, dtype=bool)
+            with self._lock:
+                self._tables.append(table)
+        table[units] = True
+
+    def union(self) -> np.ndarray:
+        out = np.zeros(_NCODES, dtype=bool)
+        for table in self._tables:
+            out |= table
+        return out
 
 
 def _block_pairs(pos_uid: np.ndarray, row_start: np.ndarray, row_end: np.ndarray, row_entry: np.ndarray,

@@ -786,26 +786,34 @@ class Normalizer:
         joined = self._units_joined(texts, rewrite=True)
         return _to_str(joined).split("\n")
 
-    def units_array(self, texts: Sequence[str]) -> np.ndarray:
+    def units_array(self, texts: Sequence[str], each: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
         """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index.
         Texts are independent, so they are tokenised in chunks small enough for the CPU cache
-        (measured: ~40% faster at 1000× the content than one pass over everything)."""
+        (measured: ~40% faster at 1000× the content than one pass over everything).
+        `each`, if given, is called with every chunk's units on the thread that made them (the
+        index marks which units occur while the other thread still tokenises)."""
         if not texts:
             return np.zeros(0, dtype=np.uint32)
-        if len(texts) <= _CHUNK_TEXTS:
-            return self._units_joined(texts, rewrite=True)
-        nl = np.array([_NL], dtype=np.uint32)
-        chunks = [texts[i:i + _CHUNK_TEXTS] for i in range(0, len(texts), _CHUNK_TEXTS)]
+
+        def one(i: int, turn: _Turn = None) -> np.ndarray:
+            arr = self._units_joined(texts[i:i + _CHUNK_TEXTS], rewrite=True, turn=turn)
+            if each is not None:
+                each(arr)
+            return arr
+
+        starts = range(0, len(texts), _CHUNK_TEXTS)
+        if len(starts) == 1:
+            return one(0)
         # Chunks are independent and numpy releases the GIL in its bulk passes, so a second
         # core takes a share (the lazily filled tables are locked, as for concurrent `units`).
-        workers = min(len(chunks), os.cpu_count() or 1, _MAX_INDEX_THREADS)
+        workers = min(len(starts), os.cpu_count() or 1, _MAX_INDEX_THREADS)
         if workers > 1:
             order = _InOrder()
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                done = list(pool.map(lambda i: self._units_joined(chunks[i], rewrite=True, turn=partial(order.step, chunk=i)),
-                                     range(len(chunks))))
+                done = list(pool.map(lambda k: one(starts[k], partial(order.step, chunk=k)), range(len(starts))))
         else:
-            done = [self._units_joined(c, rewrite=True) for c in chunks]
+            done = [one(i) for i in starts]
+        nl = np.array([_NL], dtype=np.uint32)
         parts: list[np.ndarray] = []
         for arr in done:
             parts += [arr, nl]
