@@ -10,9 +10,10 @@ How a question is matched (docs/MATCHING.md has the measurements behind each cho
    strings*: one unit per toneless pinyin syllable (fuzzy: zh=z, -ng=-n) or per stemmed Latin
    word, synonyms rewritten to their canonical word, fillers dropped, question frames (什么, 怎么)
    made single low-weight units. Homophone typos (被案 → 备案) disappear here.
-2. Candidates: an inverted index unit → entries (one radix sort builds it; 1000× the content in
-   about a second) scores entries by the idf-weighted units they share with the question; the
-   best `prefilter_entries` go on. At 1× that is every entry.
+2. Candidates: an inverted index unit → entries (built without sorting: presence tables per
+   block of entries and a counting sort; ~0.3 s of CPU at 1000× the content) scores entries
+   by the idf-weighted units they share with the question; the best `prefilter_entries` go
+   on. At 1× that is every entry.
 3. Re-rank every phrasing of the candidates, measures all 0..1 (idf weights over entries; a
    bigram weighs the mean of its units, a bigram never seen in the content weighs like an
    unknown unit):
@@ -191,7 +192,9 @@ class Matcher:
         return matcher
 
     def _prepare(self, units: np.ndarray, row_entry: np.ndarray, present: np.ndarray | None = None) -> None:
-        """All index structures, in O(n) numpy passes (one radix sort): 1000× the content in ~1 s."""
+        """All index structures, in O(n) numpy passes and no sort: 1000× the content in ~0.8 s of
+        CPU (postings and bigram bitmap split over two threads). `present`: which unit codes
+        occur, if the caller already knows (a build marks them while tokenising)."""
         n_entries = len(self.entries)
         n = units.size
         sep = units == _NL

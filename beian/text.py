@@ -28,8 +28,10 @@ The steps, in order:
 
 For speed every step runs on one numpy array holding all texts joined by newlines: character
 steps are lookup arrays filled lazily, rewrites are found by hashing unit windows with prefix
-pruning. 1000× the content (~0.5 M phrasings, ~9 M characters) is tokenised in about a second,
-a question in ~0.1 ms. `normalize` gives the readable character-level form, `tokens` the units.
+pruning, Latin words are hashed by prefix sums and coded through an open-addressing table.
+1000× the content (2.0 M phrasings, 79 M characters) takes ~2.3 s of CPU to tokenise (in chunks,
+on two threads), a question ~0.1 ms. `normalize` gives the readable character-level form,
+`tokens` the units.
 """
 from __future__ import annotations
 
