@@ -10,9 +10,10 @@ How a question is matched (docs/MATCHING.md has the measurements behind each cho
    strings*: one unit per toneless pinyin syllable (fuzzy: zh=z, -ng=-n) or per stemmed Latin
    word, synonyms rewritten to their canonical word, fillers dropped, question frames (什么, 怎么)
    made single low-weight units. Homophone typos (被案 → 备案) disappear here.
-2. Candidates: an inverted index unit → entries (one radix sort builds it; 1000× the content in
-   about a second) scores entries by the idf-weighted units they share with the question; the
-   best `prefilter_entries` go on. At 1× that is every entry.
+2. Candidates: an inverted index unit → entries (built without sorting: presence tables per
+   block of entries and a counting sort; ~0.3 s of CPU at 1000× the content) scores entries
+   by the idf-weighted units they share with the question; the best `prefilter_entries` go
+   on. At 1× that is every entry.
 3. Re-rank every phrasing of the candidates, measures all 0..1 (idf weights over entries; a
    bigram weighs the mean of its units, a bigram never seen in the content weighs like an
    unknown unit):
@@ -33,7 +34,9 @@ How a question is matched (docs/MATCHING.md has the measurements behind each cho
 """
 from __future__ import annotations
 
+import itertools
 import math
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +56,7 @@ _NCODES = 0x110000
 _EAGER_DECODE_UNITS = 2_000_000
 _CHUNK_UNITS = 1 << 20  # positions per pass when indexing
 _PRESENCE_CELLS = 1 << 23  # cells of the (entries block × units) presence table reused per block
+_INDEX_THREADS = 2  # threads building the postings and bigram bitmap (the two cores here)
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,7 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, entries: Sequence[Entry], settings: MatchSettings,
                  normalizer: Normalizer, units: np.ndarray, row_entry: np.ndarray, row_text: list[str],
-                 build_seconds: float = 0.0):
+                 build_seconds: float = 0.0, present: np.ndarray | None = None):
         self.kb = kb
         self.gate = Gate.from_kb(kb)
         self.entries = tuple(entries)
@@ -154,7 +158,7 @@ class Matcher:
         self._by_id = {e.id: i for i, e in enumerate(self.entries)}
         self._row_text = row_text
         self._examples: Matcher | None = None  # the out-of-scope examples' own index (set by build)
-        self._prepare(units, row_entry)
+        self._prepare(units, row_entry, present)
         self._vague = self._vague_units(settings.vague_terms)
 
     @property
@@ -192,10 +196,11 @@ class Matcher:
         entries = tuple(kb.entries if entries is None else entries)
         normalizer = Normalizer([(g.canonical, g.variants) for g in kb.synonyms], frames=settings.frame_words)
         per_entry = [e.phrasings for e in entries]
-        texts = [p for phrasings in per_entry for p in phrasings]
+        texts = list(itertools.chain.from_iterable(per_entry))  # ~4× faster than a nested comprehension
         row_entry = np.repeat(np.arange(len(entries), dtype=np.int64), [len(p) for p in per_entry])
-        units = normalizer.units_array(texts)
-        matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts)
+        present = _Presence()
+        units = normalizer.units_array(texts, each=present.mark)
+        matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts, present=present.union())
         matcher._examples = matcher._example_index()
         matcher.build_seconds = time.perf_counter() - start
         return matcher
@@ -217,8 +222,10 @@ class Matcher:
         index._unknown_w = self._unknown_w
         return index
 
-    def _prepare(self, units: np.ndarray, row_entry: np.ndarray) -> None:
-        """All index structures, in O(n) numpy passes (one radix sort): 1000× the content in ~1 s."""
+    def _prepare(self, units: np.ndarray, row_entry: np.ndarray, present: np.ndarray | None = None) -> None:
+        """All index structures, in O(n) numpy passes and no sort: 1000× the content in ~0.8 s of
+        CPU (postings and bigram bitmap split over two threads). `present`: which unit codes
+        occur, if the caller already knows (a build marks them while tokenising)."""
         n_entries = len(self.entries)
         n = units.size
         sep = units == _NL
@@ -236,8 +243,9 @@ class Matcher:
         self._entry_row_end = np.searchsorted(row_entry, np.arange(n_entries), side="right")
 
         # Compact unit ids through a lookup table (no sort): a few thousand distinct units.
-        present = np.zeros(_NCODES, dtype=bool)
-        present[units] = True
+        if present is None:  # (a build marks them while tokenising: see _Presence)
+            present = np.zeros(_NCODES, dtype=bool)
+            present[units] = True
         present[_NL] = False
         vocab = np.flatnonzero(present).astype(np.uint32)
         self._vocab = vocab
@@ -246,57 +254,21 @@ class Matcher:
         self._pos_uid = lut[units]  # unit id at every position, -1 at row separators
         v = max(vocab.size, 1)
         self._pair_v = vocab.size
-        self._seen_pairs = np.zeros(v * v if vocab.size <= _PAIR_DIRECT else _PAIR_BITS, dtype=bool)
         pos_entry_of_row = row_entry.astype(np.int32)
-        # Which unit bigrams occur anywhere in the content: a bitmap, marked in cache-sized chunks
-        # (big temporaries cost page faults). A question bigram never seen (重启, 商标 …) is a new
-        # term and weighs like an unknown unit.
-        # It runs on a second thread while the postings are built below: both are numpy passes
-        # that release the GIL, and neither reads what the other writes.
-        def mark_seen_pairs() -> None:
-            step = _CHUNK_UNITS
-            for a in range(0, n, step):
-                p = self._pos_uid[a:min(n, a + step + 1)]  # one unit of overlap: the edge bigram
-                both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
-                self._seen_pairs[self._pair_slot(p[:-1], p[1:])[both]] = True
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="beian-index")
-        marker = pool.submit(mark_seen_pairs)
-        pool.shutdown(wait=False)
-        if v <= 0xFFFF:
-            # Postings without sorting the positions: for a block of entries at a time, mark an
-            # (entry, unit) presence table (small, reused); its set cells are the block's distinct
-            # (entry, unit) pairs in entry order — about a third of the positions — and one stable
-            # radix sort of those pairs groups them by unit.
-            block = max(1, _PRESENCE_CELLS // v)
-            table = np.zeros(block * v, dtype=np.int32)  # reused; only cells written per block are read
-            pair_entry_parts, pair_unit_parts = [], []
-            for e0 in range(0, n_entries, block):
-                e1 = min(n_entries, e0 + block)
-                r0, r1 = int(self._entry_row_start[e0]), int(self._entry_row_end[e1 - 1])
-                if r1 <= r0:
-                    continue
-                a, b = int(self._row_start[r0]), int(self._row_end[r1 - 1])
-                q = self._pos_uid[a:b]
-                is_sep = q < 0
-                rows = r0 + np.cumsum(is_sep)  # row of each position
-                keep = ~is_sep
-                ent = pos_entry_of_row[rows[keep]]
-                unit = q[keep]
-                key = (ent - np.int32(e0)) * np.int32(v) + unit
-                # one survivor per distinct (entry, unit): write each position's index, keep the
-                # positions that read their own index back (the last writer of each cell)
-                idx = np.arange(key.size, dtype=np.int32)
-                table[key] = idx
-                first = table[key] == idx
-                pair_entry_parts.append(ent[first])
-                pair_unit_parts.append(unit[first].astype(np.uint16))
-            pair_entry = np.concatenate(pair_entry_parts) if pair_entry_parts else np.zeros(0, np.int32)
-            pair_unit = np.concatenate(pair_unit_parts) if pair_unit_parts else np.zeros(0, np.uint16)
-            order = np.argsort(pair_unit, kind="stable")
-            df = np.bincount(pair_unit, minlength=vocab.size)
-            self._post_entry = pair_entry[order]
-        else:  # over 65 535 distinct units: one stable sort of all positions by unit id instead
+        # What is left — which unit bigrams occur (a bitmap) and the postings — is split in halves
+        # run on two threads: numpy releases the GIL in its bulk passes, and no half reads what
+        # another writes (each marks its own bitmap and presence table).
+        workers = min(os.cpu_count() or 1, _INDEX_THREADS)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="beian-index") as pool:
+            mid = n_entries // 2
+            halves = [pool.submit(_block_pairs, self._pos_uid, self._row_start, self._row_end, row_entry,
+                                  self._entry_row_start, self._entry_row_end, e0, e1, v)
+                      for e0, e1 in ((0, mid), (mid, n_entries))] if v <= 0xFFFF else []
+            bitmaps = [pool.submit(self._seen_pair_bitmap, a, b) for a, b in ((0, n // 2), (n // 2, n))]
+            if halves:
+                self._post_entry, df = _merge_block_pairs([blk for h in halves for blk in h.result()], vocab.size)
+            self._seen_pairs = np.logical_or(*(m.result() for m in bitmaps))
+        if not halves:  # over 65 535 distinct units: one stable sort of all positions by unit id instead
             uid = self._pos_uid[~sep]
             entry_of = np.repeat(pos_entry_of_row, self._row_end - self._row_start)
             order = np.argsort(uid.astype(np.uint16) if vocab.size <= 0xFFFF else uid, kind="stable")
@@ -309,7 +281,6 @@ class Matcher:
             df = np.zeros(vocab.size, dtype=np.int64)
             df[counts > 0] = np.add.reduceat(new, starts[counts > 0], dtype=np.int64)
             self._post_entry = entry_s[new]
-        marker.result()  # re-raises what the thread raised (MemoryError …)
         self._post_ptr = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
         # idf over entries: a unit in every entry weighs ~0, a unit in one entry the most.
         idf = np.maximum(np.log((n_entries + 1) / (df + 0.5)), 0.0)
@@ -318,6 +289,18 @@ class Matcher:
         self._idf = idf
         self._unknown_w = float(self.settings.unknown_unit_weight * (math.log((n_entries + 1) / 0.5) if n_entries else 1.0))
         self._lock = threading.Lock()
+
+    def _seen_pair_bitmap(self, a: int, b: int) -> np.ndarray:
+        """Which unit bigrams start at positions a..b-1: a bitmap over `_pair_slot`, marked in
+        cache-sized chunks (big temporaries cost page faults). A question bigram never seen
+        (重启, 商标 …) is a new term and weighs like an unknown unit."""
+        v = max(self._pair_v, 1)
+        seen = np.zeros(v * v if self._pair_v <= _PAIR_DIRECT else _PAIR_BITS, dtype=bool)
+        for lo in range(a, b, _CHUNK_UNITS):
+            p = self._pos_uid[lo:min(b, lo + _CHUNK_UNITS) + 1]  # one unit of overlap: the edge bigram
+            both = (p[:-1] >= 0) & (p[1:] >= 0)  # adjacent within a row (separators are -1)
+            seen[self._pair_slot(p[:-1], p[1:])[both]] = True
+        return seen
 
     def _pair_slot(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Bitmap slot of unit-id bigrams: exact (a·V + b) when V is small, else hashed."""
@@ -609,6 +592,80 @@ class Matcher:
 _MAX_TIED_CANDIDATES = 3  # ties at the prefilter's cut admit at most this many × prefilter_entries
 _PAIR_DIRECT = 4096  # up to this many distinct units, a bigram has its own slot (16 MB bitmap)
 _PAIR_BITS = 1 << 24  # beyond that, bigrams are hashed into this many slots
+
+
+class _Presence:
+    """Which unit codes occur in the content, marked chunk by chunk on the tokenising threads
+    (one table per thread: no shared writes), so that _prepare need not scan all units again
+    (0.12 s at 1000× the content, now spread over both cores)."""
+
+    def __init__(self):
+        self._local = threading.local()
+        self._tables: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def mark(self, units: np.ndarray) -> None:
+        table = getattr(self._local, "table", None)
+        if table is None:
+            table = self._local.table = np.zeros(_NCODES, dtype=bool)
+            with self._lock:
+                self._tables.append(table)
+        table[units] = True
+
+    def union(self) -> np.ndarray:
+        out = np.zeros(_NCODES, dtype=bool)
+        for table in self._tables:
+            out |= table
+        return out
+
+
+def _block_pairs(pos_uid: np.ndarray, row_start: np.ndarray, row_end: np.ndarray, row_entry: np.ndarray,
+                 entry_row_start: np.ndarray, entry_row_end: np.ndarray, e_from: int, e_to: int,
+                 v: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The distinct (unit, entry) pairs of entries e_from..e_to-1, without sorting: per block of
+    entries, (unit ids, entries) sorted by unit, then entry.
+
+    For a block of entries at a time, a (unit × entry) presence table (small, reused; unit-major)
+    is marked at every position; its set cells, read in order, are the block's distinct pairs
+    already grouped by unit."""
+    block = max(1, _PRESENCE_CELLS // (v + 1))  # entries per block
+    table = np.zeros((v + 1) * block, dtype=bool)  # row 0 takes the row separators (unit id -1)
+    out = []
+    for e0 in range(e_from, e_to, block):
+        e1 = min(e_to, e0 + block)
+        r0, r1 = int(entry_row_start[e0]), int(entry_row_end[e1 - 1])
+        if r1 <= r0:
+            continue
+        a, b = int(row_start[r0]), int(row_end[r1 - 1])
+        span = row_end[r0:r1] - row_start[r0:r1] + 1  # a row's positions and the separator after it
+        span[-1] -= 1  # (the block's last row has none inside the block)
+        ent = np.repeat((row_entry[r0:r1] - e0).astype(np.int32), span)
+        key = (pos_uid[a:b] + np.int32(1)) * np.int32(block) + ent
+        table[key] = True
+        cell = np.flatnonzero(table[block:])  # skips row 0; in order: by unit, then entry
+        table[:] = False  # a memset: far cheaper than unmarking the cells that were set
+        out.append(((cell // block).astype(np.int32), (cell % block + e0).astype(np.int32)))
+    return out
+
+
+def _merge_block_pairs(blocks: list[tuple[np.ndarray, np.ndarray]], v: int) -> tuple[np.ndarray, np.ndarray]:
+    """The inverted index from the blocks' pairs (in entry order): every unit's distinct entries,
+    ascending, all units one after another (unit id order), and each unit's entry count.
+
+    A counting sort: each block's group of a unit is written straight to its place in the whole
+    index, after the same unit's groups from the blocks before. (It replaced a stable argsort of
+    all pairs by unit and the gather behind it: 0.85 → 0.04 s at 1000× the content.)"""
+    counts = [np.bincount(u, minlength=v) for u, _ in blocks]
+    df = np.zeros(v, dtype=np.int64)
+    for c in counts:
+        df += c
+    post = np.empty(int(df.sum()), dtype=np.int32)
+    dest = np.cumsum(df) - df  # where each unit's group from the next block goes
+    for (u, e), c in zip(blocks, counts):
+        first_in_block = np.cumsum(c) - c  # where the unit's group starts inside this block's list
+        post[np.arange(u.size) + (dest - first_in_block)[u]] = e
+        dest += c
+    return post, df
 
 
 def _cover(feat: np.ndarray, feat_w: np.ndarray, local_row: np.ndarray, ent_local: np.ndarray,

@@ -212,3 +212,57 @@ def test_vectorised_rewriting_equals_plain_longest_first_rewriting(table, seq):
     # patterns never contain the text separator (10); a separator is never rewritten
     got = _Rewriter(table)(np.asarray(seq, dtype=np.uint32)).tolist()
     assert got == _reference_rewrite(seq, table)
+
+
+# ------------------------------------------------------------ word coding and the threaded index
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=0x30, max_value=0x24F), min_size=1, max_size=12), min_size=1, max_size=8),
+       st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=8))
+def test_word_hashes_by_prefix_sums_equal_the_plain_polynomial(words, gaps):
+    import numpy as np
+
+    from beian.text import _P, _word_hashes
+
+    arr, starts, ends = [], [], []
+    for w, g in zip(words, gaps * len(words)):
+        arr += [32] * g
+        starts.append(len(arr))
+        arr += w
+        ends.append(len(arr))
+    got = _word_hashes(np.asarray(arr, dtype=np.uint32), np.asarray(starts), np.asarray(ends)).tolist()
+    p = int(_P)
+    assert got == [sum((c + 1) * pow(p, k, 1 << 64) for k, c in enumerate(w)) % (1 << 64) for w in words]
+
+
+def test_the_open_word_table_finds_every_hash_even_when_they_crowd_together():
+    import numpy as np
+
+    from beian.text import _open_table, _probe
+
+    rng = np.random.default_rng(3)
+    hashes = np.unique(rng.integers(0, 1 << 63, 200, dtype=np.uint64))
+    hashes[0] = 0  # a hash of 0 is a word like any other (empty slots are told by their code)
+    codes = np.arange(hashes.size, dtype=np.int32)
+    for bits in (8, 10):  # nearly full, and a quarter full
+        table = _open_table(hashes, codes, bits)
+        assert _probe(table, hashes).tolist() == codes.tolist()
+        assert (_probe(table, rng.integers(0, 1 << 63, 500, dtype=np.uint64)) == -1).all()
+
+
+def test_threads_code_new_words_in_chunk_order(monkeypatch):
+    # Words are numbered in order of first sight; chunks on two threads must not change that
+    # (it shapes the index), so words first seen in an earlier chunk get the smaller codes.
+    import random
+
+    import beian.text as text
+
+    monkeypatch.setattr(text, "_CHUNK_TEXTS", 40)
+    letters = "bcdfghjkmnpqrtvwxz"  # no vowels or s: no stemming rule applies
+    for seed in range(3):  # unordered, the threads got it wrong in ~8 of 10 runs like this one
+        rng = random.Random(seed)
+        texts = [" ".join("q" + "".join(rng.choice(letters) for _ in range(9)) for _ in range(3)) for _ in range(1200)]
+        Normalizer().units_array(texts)
+        codes = [[text._WORDS.stem_code[w] for w in t.split()] for t in texts]
+        by_chunk = [sum(codes[i:i + 40], []) for i in range(0, len(codes), 40)]
+        assert all(max(a) < min(b) for a, b in zip(by_chunk, by_chunk[1:]))
