@@ -157,6 +157,14 @@ def test_declined_question_offers_suggestions_that_ask_when_clicked(db):
     assert db.recent()[0].origin == "suggestion" and db.recent()[0].answered
 
 
+def test_a_question_about_another_product_is_told_it_is_not_a_filing_question(db):
+    # close to an out-of-scope example (knowledge/out_of_scope.yaml), far from every entry
+    at = ask(new_app(), "商标注册审核要多久啊")
+    (reply,) = assistant_messages(at)
+    assert "不是 ICP 备案的问题" in markdown_of(reply)
+    assert db.recent()[0].answered is False and db.recent()[0].reason == "out_of_scope"
+
+
 def test_feedback_is_recorded_against_the_question(engine, db):
     kb, _ = engine
     at = ask(new_app(), kb.entry("faq-fee").title)
