@@ -678,11 +678,17 @@ class _InOrder:
     def __init__(self):
         self._cond = threading.Condition()
         self._passed: dict[str, int] = {}  # step → how many chunks have passed it
+        self._failed = False  # a chunk raised: no later chunk may wait for it (the build fails anyway)
+
+    def fail(self) -> None:
+        with self._cond:
+            self._failed = True
+            self._cond.notify_all()
 
     @contextmanager
     def step(self, name: str, chunk: int) -> Iterator[None]:
         with self._cond:  # the chunk before this one was started earlier, so this wait ends
-            self._cond.wait_for(lambda: self._passed.get(name, 0) == chunk)
+            self._cond.wait_for(lambda: self._failed or self._passed.get(name, 0) == chunk)
         try:
             yield
         finally:  # also when the step raised: later chunks must not wait forever
@@ -798,11 +804,16 @@ class Normalizer:
         if not texts:
             return np.zeros(0, dtype=np.uint32)
 
-        def one(i: int, turn: _Turn = None) -> np.ndarray:
-            arr = self._units_joined(texts[i:i + _CHUNK_TEXTS], rewrite=True, turn=turn)
-            if each is not None:
-                each(arr)
-            return arr
+        def one(i: int, turn: _Turn = None, order: _InOrder | None = None) -> np.ndarray:
+            try:
+                arr = self._units_joined(texts[i:i + _CHUNK_TEXTS], rewrite=True, turn=turn)
+                if each is not None:
+                    each(arr)
+                return arr
+            except BaseException:  # MemoryError …: release the chunks waiting for this one's turn
+                if order is not None:
+                    order.fail()
+                raise
 
         starts = range(0, len(texts), _CHUNK_TEXTS)
         if len(starts) == 1:
@@ -813,7 +824,7 @@ class Normalizer:
         if workers > 1:
             order = _InOrder()
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                done = list(pool.map(lambda k: one(starts[k], partial(order.step, chunk=k)), range(len(starts))))
+                done = list(pool.map(lambda k: one(starts[k], partial(order.step, chunk=k), order), range(len(starts))))
         else:
             done = [one(i) for i in starts]
         nl = np.array([_NL], dtype=np.uint32)

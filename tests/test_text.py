@@ -2,6 +2,8 @@
 ways must reach the matcher as the same units."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -266,3 +268,34 @@ def test_threads_code_new_words_in_chunk_order(monkeypatch):
         codes = [[text._WORDS.stem_code[w] for w in t.split()] for t in texts]
         by_chunk = [sum(codes[i:i + 40], []) for i in range(0, len(codes), 40)]
         assert all(max(a) < min(b) for a, b in zip(by_chunk, by_chunk[1:]))
+
+
+def test_a_chunk_that_fails_while_indexing_does_not_leave_the_others_waiting(monkeypatch):
+    # chunks register new words in turn; one that raises (MemoryError on a huge KB) must fail the
+    # build, not hang the chunks queued behind it
+    import beian.text as text_module
+
+    n = Normalizer()
+    monkeypatch.setattr(text_module, "_CHUNK_TEXTS", 2)
+    real = n._units_joined
+
+    def flaky(texts, rewrite, turn=None):
+        if "boom" in texts[0]:
+            raise MemoryError("simulated")
+        return real(texts, rewrite, turn)
+
+    monkeypatch.setattr(n, "_units_joined", flaky)
+    result: list = []
+    worker = threading.Thread(daemon=True, target=lambda: result.append(_raises(lambda: n.units_array(
+        ["boom one", "x", "new words alpha", "beta", "gamma delta", "epsilon"]))))
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive() and result == [MemoryError]
+
+
+def _raises(call):
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - the test looks at which
+        return type(exc)
+    return None
