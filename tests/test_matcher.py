@@ -326,3 +326,16 @@ def test_out_of_scope_examples_do_not_count_against_a_question_the_entry_answers
     units = matcher._query("小程序备案审核要多久").units
     assert matcher.example_overlap(units) == pytest.approx(100.0)  # the example itself
     assert matcher.example_overlap(matcher._query("备案审核要多久").units) < 70  # a part of it only
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Must the subdomain filing subject match the main domain?", "note-subject-consistency"),
+    ("Can my website stay online during ICP review?", "faq-dns-during-filing"),
+    ("Why is ICP filing actually required?", "filing-necessity"),
+])
+def test_english_word_order_is_not_taken_for_new_terms(matcher, question, expected):
+    # after rewriting (review → 审核, filing → 备案) an English question pairs words and syllables
+    # the content never pairs; those pairs are no new term, so the entry still covers the question
+    ranked, measures = matcher.measures(question)
+    assert matcher.entries[ranked[0].index].id == expected
+    assert measures["entry_bigram_cover"] >= 0.3, measures["entry_bigram_cover"]
