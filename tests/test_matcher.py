@@ -212,14 +212,14 @@ def test_paraphrases_the_kb_does_not_word_that_way_are_answered(matcher, questio
 
 
 def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(kb, matcher):
-    # benchmarks/dev_questions.yaml: 616 questions written blind to the KB, and the 591 examples of
+    # benchmarks/dev_questions.yaml: 836 questions written blind to the KB, and the 891 examples of
     # knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
-    # Tuned figures: 89.9% right, 99.7% declined, 8 wrong; the slack is for content edits, not regressions.
+    # Tuned figures: 89.8% right, 99.7% declined, 13 wrong; the slack is for content edits, not regressions.
     from beian.evaluate import OwnPeer, development_questions, run
 
     report = run(OwnPeer(matcher), [q for q in development_questions(matcher) if q.category.startswith("dev_")])
-    assert len(report.in_scope) >= 600 and len(report.out_of_scope) >= 580
-    assert report.top1() >= 86.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 15, (
+    assert len(report.in_scope) >= 830 and len(report.out_of_scope) >= 880
+    assert report.top1() >= 86.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 22, (
         report.top1(), report.declined_oos(), report.wrong_answers())
 
 
