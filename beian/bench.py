@@ -109,7 +109,6 @@ def run_bench(kb: KnowledgeBase, scales: Sequence[int] = (1, 10, 100, 1000), que
         del all_phrasings
         gc.collect()
         builds = []
-        matcher = None
         for _ in range(3):
             matcher = None  # free the previous index first, as a process rebuilding its index would
             t = time.perf_counter()

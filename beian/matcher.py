@@ -216,8 +216,7 @@ class Matcher:
         texts = [x.phrasings[0] for x in examples]
         index = type(self)(self.kb, examples, self.settings, self.normalizer, self.normalizer.units_array(texts),
                            np.arange(len(examples), dtype=np.int64), texts)
-        where = np.minimum(np.searchsorted(self._vocab, index._vocab), max(self._vocab.size - 1, 0))
-        known = self._vocab[where] == index._vocab if self._vocab.size else np.zeros(index._vocab.size, bool)
+        where, known = self._unit_ids(index._vocab)
         index._idf = np.where(known, self._idf[where] if self._vocab.size else 0.0, self._unknown_w)
         index._unknown_w = self._unknown_w
         return index
@@ -380,9 +379,7 @@ class Matcher:
         if not q:
             return None
         qcodes = np.frombuffer(q.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        where = np.searchsorted(self._vocab, qcodes)
-        where = np.minimum(where, max(self._vocab.size - 1, 0))
-        known = (self._vocab[where] == qcodes) if self._vocab.size else np.zeros(qcodes.size, bool)
+        where, known = self._unit_ids(qcodes)
         q_uid = np.where(known, where, -1 - qcodes.astype(np.int64))  # unknown units: distinct negative ids
         q_w = np.where(known, self._idf[np.maximum(where, 0)] if self._vocab.size else 0.0, self._unknown_w)
 
@@ -419,6 +416,12 @@ class Matcher:
         if rows.size == 0:
             return None
         return q_uid, q_w, rows
+
+    def _unit_ids(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each unit code's id in this index's vocabulary, and whether it is in it at all."""
+        where = np.minimum(np.searchsorted(self._vocab, codes), max(self._vocab.size - 1, 0))
+        known = (self._vocab[where] == codes) if self._vocab.size else np.zeros(codes.size, bool)
+        return where, known
 
     def _reachable(self, score: np.ndarray, mass: np.ndarray, row_ent: np.ndarray, headroom: float) -> np.ndarray:
         """Rows whose score, raised by at most `headroom`, could reach the 4th-best entry's."""
@@ -511,17 +514,17 @@ class Matcher:
         q, ranked = self._query_and_rank(question, exclude_rows)
         if not ranked or q.vague:
             return ranked, None
-        return ranked, self._measures(q, ranked, exclude_examples)
+        return ranked, self._measures(q, ranked, self.example_overlap(q.units, exclude_examples))
 
     def _query_and_rank(self, question: str, exclude_rows: Sequence[int]) -> tuple[_Query, list[Ranked]]:
         q = self._query(question if isinstance(question, str) else str(question or ""))
         return q, (self._rank_units(q.units, None, exclude_rows) if q.units else [])
 
-    def _measures(self, q: _Query, ranked: Sequence[Ranked], exclude_examples: Sequence[int] = (),
-                  example: float | None = None) -> dict[str, float]:
+    def _measures(self, q: _Query, ranked: Sequence[Ranked], example: float) -> dict[str, float]:
+        """The gate's measures of the best entry; `example` is the question's overlap with its
+        closest out-of-scope example (`example_overlap`)."""
         raw = dict(ranked[0].evidence or {})
-        raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units),
-                   example=self.example_overlap(q.units, exclude_examples) if example is None else example)
+        raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units), example=example)
         return measure_values(raw)
 
     def example_overlap(self, units: str, exclude_examples: Sequence[int] = ()) -> float:
@@ -547,7 +550,7 @@ class Matcher:
         if top is None:
             return self._decline(q, notice, "low_score", ranked)
         example = self.example_overlap(q.units, exclude_examples)
-        probability = self.gate.probability(self._measures(q, ranked, example=example)) if self.gate else None
+        probability = self.gate.probability(self._measures(q, ranked, example)) if self.gate else None
         reason = s.decline_reason(top.score, _lead(ranked), probability, example)
         if reason:
             return self._decline(q, notice, reason, ranked)
