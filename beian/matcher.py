@@ -524,7 +524,7 @@ class Matcher:
         """The gate's measures of the best entry; `example` is the question's overlap with its
         closest out-of-scope example (`example_overlap`)."""
         raw = dict(ranked[0].evidence or {})
-        raw.update(score=ranked[0].score, lead=_lead(ranked), units=len(q.units), example=example)
+        raw.update(score=ranked[0].score, lead=lead(ranked), units=len(q.units), example=example)
         return measure_values(raw)
 
     def example_overlap(self, units: str, exclude_examples: Sequence[int] = ()) -> float:
@@ -551,7 +551,7 @@ class Matcher:
             return self._decline(q, notice, "low_score", ranked)
         example = self.example_overlap(q.units, exclude_examples)
         probability = self.gate.probability(self._measures(q, ranked, example)) if self.gate else None
-        reason = s.decline_reason(top.score, _lead(ranked), probability, example)
+        reason = s.decline_reason(top.score, lead(ranked), probability, example)
         if reason:
             return self._decline(q, notice, reason, ranked)
         entry = self.entries[top.index]
@@ -691,7 +691,7 @@ def _cover(feat: np.ndarray, feat_w: np.ndarray, local_row: np.ndarray, ent_loca
     return iq, ip, ie, epairs
 
 
-def _lead(ranked: Sequence[Ranked]) -> float:
+def lead(ranked: Sequence[Ranked]) -> float:
     """How far the best entry is ahead of the second (its whole score when it is alone)."""
     return ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
 

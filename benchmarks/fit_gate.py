@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from beian.evaluate import development_questions  # noqa: E402
 from beian.gate import GATE_FILE, Gate, fit  # noqa: E402
 from beian.kb import default_root, load_kb  # noqa: E402
-from beian.matcher import Matcher  # noqa: E402
+from beian.matcher import Matcher, lead  # noqa: E402
 from beian.models import GATE_MEASURES  # noqa: E402
 
 LOO_WEIGHT, OOS_WEIGHT, L2, FOLDS, SEED = 0.3, 3.0, 0.01, 5, 20261129
@@ -64,8 +64,7 @@ def rows(matcher: Matcher) -> list[Row]:
             continue
         right = q.expect is not None and matcher.entries[ranked[0].index].id == q.expect
         weight = (LOO_WEIGHT if source == "loo" else 1.0) * (OOS_WEIGHT if q.expect is None else 1.0)
-        lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
-        out.append(Row(measures, right, weight, source, q.category, q.expect is not None, ranked[0].score, lead))
+        out.append(Row(measures, right, weight, source, q.category, q.expect is not None, ranked[0].score, lead(ranked)))
     return out
 
 
