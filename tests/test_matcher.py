@@ -204,6 +204,20 @@ def test_the_shipped_gate_is_loaded_and_reads_every_measure(matcher):
     assert {m for m, *_ in matcher.gate.terms} == set(GATE_MEASURES)
 
 
+def test_a_score_a_rounding_error_past_100_still_gets_a_probability(matcher):
+    # The scoring weights sum to 1 only up to float rounding, so a perfect match can score a hair
+    # over 100; the out-of-scope pull raised (example × (1 − score)) to the power 1.5, which for a
+    # negative base is a complex number, and the gate then failed to compare it.
+    from beian.gate import measure_values
+
+    raw = {"score": 100.00000000000003, "lead": 30.0, "eb": 1.0, "eu": 1.0, "qb": 1.0, "ratio": 1.0,
+           "kmiss": 0.0, "meb": 3.0, "units": 6, "example": 40.0}
+    values = measure_values(raw)
+    assert all(isinstance(v, float) for v in values.values())
+    assert values["example_pull"] == 0.0
+    assert matcher.gate.probability(values) > 0.9
+
+
 @pytest.mark.parametrize("question, expected", [("备案要本人去拍照吗", "step-upload-verify"),
                                                 ("审核大概得等几天", "step-review")])
 def test_paraphrases_the_kb_does_not_word_that_way_are_answered(matcher, question, expected):
