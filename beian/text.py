@@ -60,6 +60,9 @@ CHINESE_FILLERS: tuple[str, ...] = (
     # chat pleasantries: alone they are no question (the answer is "empty", not a random entry)
     "早上好", "中午好", "下午好", "晚上好", "在不在", "在吗", "好的", "好滴", "好吧", "再见", "拜拜", "收到",
     "明白了", "知道了",
+    # feelings around a question: they tell how the asker feels, not what they ask
+    "急死了", "急死人了", "烦死了", "愁死了", "气死我了", "郁闷死了", "心好累", "好崩溃", "崩溃了", "太难了",
+    "头疼", "尴尬死了", "郁闷", "崩溃", "尴尬", "求大神", "有没有大神", "救救我", "求帮忙", "真是的",
     "吗", "呢", "啊", "呀", "吧", "嘛", "哦", "啦", "呗", "哈", "噢", "哎", "嗯", "呃", "诶", "喔",
 )
 

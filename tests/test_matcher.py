@@ -225,15 +225,27 @@ def test_paraphrases_the_kb_does_not_word_that_way_are_answered(matcher, questio
     assert a.answered and a.id == expected
 
 
+@pytest.mark.parametrize("question, expected", [
+    ("How long does website registration take?", "step-review"),
+    ("My registration was turned down, what now?", "faq-review-failed"),
+    ("Does each sub-site need its own registration?", "faq-subdomain-separate-filing"),
+])
+def test_lay_english_without_the_official_terms_is_understood(matcher, question, expected):
+    # "registration", "sub-site", "turned down": what people say who do not know "ICP filing"
+    a = matcher.ask(question)
+    assert a.answered and a.id == expected, (a.id, a.reason, a.score)
+
+
 def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(kb, matcher):
-    # benchmarks/dev_questions.yaml: 836 questions written blind to the KB, and the 891 examples of
-    # knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
-    # Tuned figures: 89.8% right, 99.7% declined, 13 wrong; the slack is for content edits, not regressions.
+    # benchmarks/dev_questions.yaml: 1 338 questions written blind to the KB, and the 1 004 examples
+    # of knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
+    # Tuned figures (session 4): 89.8% right, 99.6% declined, 28 wrong; the slack is for content
+    # edits, not regressions.
     from beian.evaluate import OwnPeer, development_questions, run
 
     report = run(OwnPeer(matcher), [q for q in development_questions(matcher) if q.category.startswith("dev_")])
-    assert len(report.in_scope) >= 830 and len(report.out_of_scope) >= 880
-    assert report.top1() >= 86.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 22, (
+    assert len(report.in_scope) >= 1330 and len(report.out_of_scope) >= 1000
+    assert report.top1() >= 86.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 42, (
         report.top1(), report.declined_oos(), report.wrong_answers())
 
 

@@ -52,6 +52,11 @@ def test_fillers_and_particles_do_not_change_the_question(norm):
     assert norm.units("请问一下，备案要多久呢？谢谢") == norm.units("备案要多久")
 
 
+@pytest.mark.parametrize("feeling", ["急死了", "烦死了，头疼", "真是的，好崩溃"])
+def test_how_the_asker_feels_does_not_change_the_question(norm, feeling):
+    assert norm.units(f"备案审核要多久啊，{feeling}") == norm.units("备案审核要多久")
+
+
 def test_only_fillers_leaves_nothing(norm):
     assert norm.units("请问一下吗？？") == ""
     assert norm.units("   ") == ""
