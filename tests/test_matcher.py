@@ -237,15 +237,16 @@ def test_lay_english_without_the_official_terms_is_understood(matcher, question,
 
 
 def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(kb, matcher):
-    # benchmarks/dev_questions.yaml: 1 338 questions written blind to the KB, and the 1 004 examples
-    # of knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
-    # Tuned figures (session 4): 89.8% right, 99.6% declined, 28 wrong; the slack is for content
+    # benchmarks/dev_questions.yaml: 2 104 questions written blind to the KB (nine batches, the
+    # last five harder: lay and non-native English, complaints, typos), and the 1 170 examples of
+    # knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
+    # Tuned figures (session 4): 87.4% right, 99.7% declined, 37 wrong; the slack is for content
     # edits, not regressions.
     from beian.evaluate import OwnPeer, development_questions, run
 
     report = run(OwnPeer(matcher), [q for q in development_questions(matcher) if q.category.startswith("dev_")])
-    assert len(report.in_scope) >= 1330 and len(report.out_of_scope) >= 1000
-    assert report.top1() >= 86.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 42, (
+    assert len(report.in_scope) >= 2100 and len(report.out_of_scope) >= 1160
+    assert report.top1() >= 84.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 55, (
         report.top1(), report.declined_oos(), report.wrong_answers())
 
 
