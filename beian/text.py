@@ -327,6 +327,21 @@ def _slot_index(h, bits: int):
         return ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.int64)
 
 
+_GATHER_STEP = 1 << 16  # indices per piece of a bulk lookup (their int64 copy stays in cache)
+
+
+def gather(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """table[index] for a large uint32/int32 `index` (every value a valid position), in
+    cache-sized pieces: numpy first widens a whole index array to int64, a temporary twice the
+    size of uint32 indices, and streams it through memory (measured at 1000× the content: the
+    character lookup 0.22 → 0.15 s of CPU, the rewriter's two prefilters 0.23 → 0.17 s)."""
+    out = np.empty(index.shape, dtype=table.dtype)
+    for lo in range(0, index.size, _GATHER_STEP):
+        hi = lo + _GATHER_STEP
+        np.take(table, index[lo:hi], out=out[lo:hi], mode="clip")  # (mode="raise" writes via a buffer)
+    return out
+
+
 def _hash_seq(seq: Sequence[int]) -> int:
     return int(_window_hash(np.asarray(seq, dtype=np.uint32), np.zeros(1, dtype=np.int64), len(seq))[0])
 
@@ -434,12 +449,12 @@ class _Rewriter:
         # best[i] = length of the longest pattern found at i (longer lengths overwrite), rid[i] its id
         best = np.zeros(n, dtype=np.int16)
         best_id = np.zeros(n, dtype=np.int32)
-        p1 = np.flatnonzero(self.has_single[arr])
+        p1 = np.flatnonzero(gather(self.has_single, arr))
         best[p1] = 1
         best_id[p1] = self.single[arr[p1]]
         if self.lengths and n > 1:
-            c = self.cls[arr]
-            s = np.flatnonzero(self.pair_ok[c[:-1] * self.k + c[1:]])  # class 0 never begins a pair
+            c = gather(self.cls, arr)
+            s = np.flatnonzero(gather(self.pair_ok, c[:-1] * self.k + c[1:]))  # class 0 never begins a pair
             del c
             h = arr[s].astype(np.uint64)
             with np.errstate(over="ignore"):
@@ -859,10 +874,10 @@ class Normalizer:
         particles → space and character → syllable; Latin letters stay letters for `_words`.
         Code points not seen before read as _UNSEEN and are filled in; characters that compose
         with a neighbour read as _COMPOSES and send the text through exact cleaning first."""
-        arr = self._lut[raw]
+        arr = gather(self._lut, raw)
         if arr.size and arr.max() >= _COMPOSES:
             self._ensure(raw)
-            arr = self._lut[raw]
+            arr = gather(self._lut, raw)
             if arr.max() >= _COMPOSES:  # rare: combining marks, ligatures, ㎏ …
                 raw = _a_not_a(_to_array(_clean_exact(_to_str(raw))))
                 self._ensure(raw)
