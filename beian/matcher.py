@@ -148,7 +148,7 @@ class Matcher:
     """Immutable after build; `ask` is thread-safe (the normaliser's lazily filled tables are locked)."""
 
     def __init__(self, kb: KnowledgeBase, entries: Sequence[Entry], settings: MatchSettings,
-                 normalizer: Normalizer, units: np.ndarray, row_entry: np.ndarray, row_text: list[str],
+                 normalizer: Normalizer, units: np.ndarray | Sequence[np.ndarray], row_entry: np.ndarray, row_text: list[str],
                  build_seconds: float = 0.0, present: np.ndarray | None = None):
         self.kb = kb
         self.gate = Gate.from_kb(kb)
@@ -200,8 +200,8 @@ class Matcher:
         texts = list(itertools.chain.from_iterable(per_entry))  # ~4× faster than a nested comprehension
         row_entry = np.repeat(np.arange(len(entries), dtype=np.int64), [len(p) for p in per_entry])
         present = _Presence()
-        units = normalizer.units_array(texts, each=present.mark)
-        matcher = cls(kb, entries, settings, normalizer, units, row_entry, texts, present=present.union())
+        chunks = normalizer.units_chunks(texts, each=present.mark)  # joined by _prepare, on two threads
+        matcher = cls(kb, entries, settings, normalizer, chunks, row_entry, texts, present=present.union())
         matcher._examples = matcher._example_index()
         matcher.build_seconds = time.perf_counter() - start
         return matcher
@@ -222,16 +222,19 @@ class Matcher:
         index._unknown_w = self._unknown_w
         return index
 
-    def _prepare(self, units: np.ndarray, row_entry: np.ndarray, present: np.ndarray | None = None) -> None:
+    def _prepare(self, units: np.ndarray | Sequence[np.ndarray], row_entry: np.ndarray,
+                 present: np.ndarray | None = None) -> None:
         """All index structures, in O(n) numpy passes and no sort: 1000× the content in ~0.8 s of
-        CPU (postings and bigram bitmap split over two threads). `present`: which unit codes
+        CPU (postings and bigram bitmap split over two threads). `units`: all phrasings' units
+        joined by "\n", or the pieces of `Normalizer.units_chunks`. `present`: which unit codes
         occur, if the caller already knows (a build marks them while tokenising)."""
         n_entries = len(self.entries)
-        n = units.size
+        chunks = [units] if isinstance(units, np.ndarray) else list(units)
         # Compact unit ids through a lookup table (no sort): a few thousand distinct units.
         if present is None:  # (a build marks them while tokenising: see _Presence)
             present = np.zeros(_NCODES, dtype=bool)
-            present[units] = True
+            for chunk in chunks:
+                present[chunk] = True
         present[_NL] = False
         vocab = np.flatnonzero(present).astype(np.uint32)
         self._vocab = vocab
@@ -240,7 +243,6 @@ class Matcher:
         v = max(vocab.size, 1)
         self._pair_v = vocab.size
         self._row_entry = row_entry
-        self._units = units
         # Entry → its rows (rows are contiguous per entry).
         self._entry_row_start = np.searchsorted(row_entry, np.arange(n_entries), side="left")
         self._entry_row_end = np.searchsorted(row_entry, np.arange(n_entries), side="right")
@@ -249,7 +251,10 @@ class Matcher:
         # bitmap and presence table).
         workers = min(os.cpu_count() or 1, _INDEX_THREADS)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="beian-index") as pool:
-            self._pos_uid, cuts = _unit_ids_and_cuts(units, lut, pool)  # ids are -1 at row separators
+            # all units in one array, the unit id at every position (-1 at row separators)
+            units, self._pos_uid, cuts = _join_and_look_up(chunks, lut, pool)
+            self._units = units
+            n = units.size
             self._row_start = np.concatenate(([0], cuts + 1)).astype(np.int64)
             self._row_end = np.concatenate((cuts, [n])).astype(np.int64)
             # What is left — which unit bigrams occur (a bitmap) and the postings — in halves too.
@@ -619,25 +624,39 @@ class _Presence:
         return out
 
 
-def _unit_ids_and_cuts(units: np.ndarray, lut: np.ndarray, pool: ThreadPoolExecutor) -> tuple[np.ndarray, np.ndarray]:
-    """The compact unit id (`lut`) at every position, and the positions of the row separators:
-    in halves on the pool (at 1000× the content these two passes over all units took ~0.4 s on
-    one thread, before any of the rest could start)."""
-    n = units.size
-    ids = np.empty(n, dtype=np.int32)
+def _join_and_look_up(chunks: Sequence[np.ndarray], lut: np.ndarray, pool: ThreadPoolExecutor
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The chunks of units joined by "\n" into one array, the compact unit id (`lut`) at every
+    position, and the positions of the row separators. Two threads each join and look up half
+    the chunks: at 1000× the content, joining on one thread took 0.25–0.3 s (mostly first
+    touching 140 MB of fresh memory) and the lookup 0.29 s, before any of the rest could start."""
+    sizes = np.array([c.size for c in chunks], dtype=np.int64)
+    offsets = np.cumsum(sizes + 1) - (sizes + 1)  # each chunk is followed by a separator …
+    n = int(sizes.sum()) + len(chunks) - 1  # … but the last
+    one = len(chunks) == 1  # already joined: nothing to copy
+    units = np.asarray(chunks[0], dtype=np.uint32) if one else np.empty(max(n, 0), dtype=np.uint32)
+    ids = np.empty(units.size, dtype=np.int32)
 
-    def half(a: int, b: int) -> np.ndarray:
+    def part(first: int, last: int) -> np.ndarray:
+        """Chunks first..last-1 and the separators after them; their separators' positions."""
+        for k in range(first, last) if not one else ():
+            a = int(offsets[k])
+            units[a:a + chunks[k].size] = chunks[k]
+            if a + chunks[k].size < n:
+                units[a + chunks[k].size] = _NL
+        lo, hi = (int(offsets[first]), int(offsets[last]) if last < len(chunks) else n) if first < last else (0, 0)
         cuts = []
         # in cache-sized pieces: numpy widens the indices to int64 first, a temporary as big
         # again as the output when done in one go (measured: 0.29 s → ~0.05 s on one thread)
-        for lo in range(a, b, _GATHER_UNITS):
-            hi = min(b, lo + _GATHER_UNITS)
-            np.take(lut, units[lo:hi], out=ids[lo:hi], mode="clip")  # (mode="raise" goes via a buffer)
-            cuts.append(np.flatnonzero(units[lo:hi] == _NL) + lo)
+        for a in range(lo, hi, _GATHER_UNITS):
+            b = min(hi, a + _GATHER_UNITS)
+            np.take(lut, units[a:b], out=ids[a:b], mode="clip")  # (mode="raise" goes via a buffer)
+            cuts.append(np.flatnonzero(units[a:b] == _NL) + a)
         return np.concatenate(cuts) if cuts else np.zeros(0, dtype=np.int64)
 
-    cuts = [pool.submit(half, a, b) for a, b in ((0, n // 2), (n // 2, n))]
-    return ids, np.concatenate([c.result() for c in cuts])
+    mid = int(np.searchsorted(offsets, n // 2))  # about half the units on each side
+    halves = [pool.submit(part, 0, mid), pool.submit(part, mid, len(chunks))]
+    return units, ids, np.concatenate([h.result() for h in halves])
 
 
 def _block_pairs(pos_uid: np.ndarray, row_start: np.ndarray, row_end: np.ndarray, row_entry: np.ndarray,
