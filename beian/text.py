@@ -487,7 +487,10 @@ class _Rewriter:
         clash[1:] = pos[1:] < prev_end[:-1]
         if clash.any():  # overlapping matches: keep them greedily from the left, cluster by cluster
             cluster = np.cumsum(~clash)
-            alive = np.flatnonzero(np.bincount(cluster)[cluster] > 1)
+            # a match shares its cluster iff it overlaps the one before or the next overlaps it
+            shared = clash.copy()
+            shared[:-1] |= clash[1:]
+            alive = np.flatnonzero(shared)
             keep = np.ones(pos.size, dtype=bool)
             keep[alive] = False
             while alive.size:  # each round accepts the first live match of every cluster
@@ -633,7 +636,8 @@ def _word_hashes(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     powers, inverses = _powers(arr.size)
     lens = ends - starts
     with np.errstate(over="ignore"):
-        running = np.multiply(arr, powers, dtype=np.uint64)
+        running = arr.astype(np.uint64)  # then multiplied in place: faster than a mixed-type multiply
+        running *= powers
         np.cumsum(running, out=running)
         sums = running[ends - 1]
         before = running[starts - 1]
@@ -932,7 +936,7 @@ class Normalizer:
             units = _WORDS.lookup(hashes, arr, starts, ends)
         # one pass keeps what is neither a space nor a letter, plus each kept word's first slot,
         # which now holds the word's unit
-        keep &= ~latin
+        keep ^= latin  # (letters are never spaces: one pass drops them)
         arr[starts] = units
         keep[starts] = ~self._stop_code[units]
         return arr[keep]
