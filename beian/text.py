@@ -301,15 +301,6 @@ def stem(word: str) -> str:
 
 # --------------------------------------------------------------------------- array helpers
 
-def _window_hash(arr: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """Polynomial hash of arr[s:s+length] for each start s (uint64, wrapping)."""
-    h = np.zeros(starts.shape, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(length):
-            h = h * _P + arr[starts + k].astype(np.uint64)
-    return h
-
-
 _BITMAP_BITS = 20
 _BITMAP = 1 << _BITMAP_BITS
 
@@ -343,7 +334,17 @@ def gather(table: np.ndarray, index: np.ndarray) -> np.ndarray:
 
 
 def _hash_seq(seq: Sequence[int]) -> int:
-    return int(_window_hash(np.asarray(seq, dtype=np.uint32), np.zeros(1, dtype=np.int64), len(seq))[0])
+    """Polynomial hash of a unit sequence (h·P + unit at each unit, wrapping at 64 bits): what the
+    rewriter computes for its windows. In Python integers: numpy costs more than it saves for a
+    few units, and a normaliser hashes ~1 100 patterns and prefixes when it is made."""
+    h = 0
+    for unit in seq:
+        h = (h * _P_INT + int(unit)) & _MASK64
+    return h
+
+
+_P_INT = int(_P)
+_MASK64 = (1 << 64) - 1
 
 
 def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -418,28 +419,28 @@ class _Rewriter:
         self.cls[codes] = np.arange(1, len(codes) + 1, dtype=np.int32)
         self.k = len(codes) + 1
         self.pair_ok = np.zeros(self.k * self.k, dtype=bool)
-        self.prefix_bits: dict[int, np.ndarray] = {}
+        prefixes: dict[int, list[int]] = {}  # length → hashes of the patterns' prefixes of that length
         for pat in multi:
             self.pair_ok[self.cls[pat[0]] * self.k + self.cls[pat[1]]] = True
             for L in range(2, len(pat)):
-                self.prefix_bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(_hash_seq(pat[:L])))] = True
+                prefixes.setdefault(L, []).append(_hash_seq(pat[:L]))
+        self.prefix_bits: dict[int, np.ndarray] = {}
+        for L, hashes in prefixes.items():
+            self.prefix_bits[L] = np.zeros(_BITMAP, dtype=bool)
+            self.prefix_bits[L][_bitmap_index(np.array(hashes, dtype=np.uint64))] = True
         # Whole patterns: per length, an open table slot → (pattern hash, id), sized so that no
         # two patterns share a slot; a window matches iff its slot holds exactly its hash.
         self.full: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         for L, d in by_len.items():
+            hashes = np.array(list(d), dtype=np.uint64)
             bits = 12
-            while True:
-                slots = {}
-                for h in d:
-                    slots.setdefault(int(_slot_index(np.uint64(h), bits)), []).append(h)
-                if all(len(v) == 1 for v in slots.values()):
-                    break
+            while np.unique(_slot_index(hashes, bits)).size < hashes.size:
                 bits += 1
+            slot = _slot_index(hashes, bits)
             key = np.zeros(1 << bits, dtype=np.uint64)
             rid = np.zeros(1 << bits, dtype=np.int32)
-            for slot, (h,) in slots.items():
-                key[slot] = h
-                rid[slot] = d[h]
+            key[slot] = hashes
+            rid[slot] = list(d.values())
             self.full[L] = (bits, key, rid)
 
     def __call__(self, arr: np.ndarray) -> np.ndarray:
