@@ -304,15 +304,6 @@ def stem(word: str) -> str:
 
 # --------------------------------------------------------------------------- array helpers
 
-def _window_hash(arr: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """Polynomial hash of arr[s:s+length] for each start s (uint64, wrapping)."""
-    h = np.zeros(starts.shape, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(length):
-            h = h * _P + arr[starts + k].astype(np.uint64)
-    return h
-
-
 _BITMAP_BITS = 20
 _BITMAP = 1 << _BITMAP_BITS
 
@@ -330,8 +321,33 @@ def _slot_index(h, bits: int):
         return ((h * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - bits)).astype(np.int64)
 
 
+_GATHER_STEP = 1 << 16  # indices per piece of a bulk lookup (their int64 copy stays in cache)
+
+
+def gather(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """table[index] for a large uint32/int32 `index` (every value a valid position), in
+    cache-sized pieces: numpy first widens a whole index array to int64, a temporary twice the
+    size of uint32 indices, and streams it through memory (measured at 1000× the content: the
+    character lookup 0.22 → 0.15 s of CPU, the rewriter's two prefilters 0.23 → 0.17 s)."""
+    out = np.empty(index.shape, dtype=table.dtype)
+    for lo in range(0, index.size, _GATHER_STEP):
+        hi = lo + _GATHER_STEP
+        np.take(table, index[lo:hi], out=out[lo:hi], mode="clip")  # (mode="raise" writes via a buffer)
+    return out
+
+
 def _hash_seq(seq: Sequence[int]) -> int:
-    return int(_window_hash(np.asarray(seq, dtype=np.uint32), np.zeros(1, dtype=np.int64), len(seq))[0])
+    """Polynomial hash of a unit sequence (h·P + unit at each unit, wrapping at 64 bits): what the
+    rewriter computes for its windows. In Python integers: numpy costs more than it saves for a
+    few units, and a normaliser hashes ~1 100 patterns and prefixes when it is made."""
+    h = 0
+    for unit in seq:
+        h = (h * _P_INT + int(unit)) & _MASK64
+    return h
+
+
+_P_INT = int(_P)
+_MASK64 = (1 << 64) - 1
 
 
 def _ranges(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -406,28 +422,28 @@ class _Rewriter:
         self.cls[codes] = np.arange(1, len(codes) + 1, dtype=np.int32)
         self.k = len(codes) + 1
         self.pair_ok = np.zeros(self.k * self.k, dtype=bool)
-        self.prefix_bits: dict[int, np.ndarray] = {}
+        prefixes: dict[int, list[int]] = {}  # length → hashes of the patterns' prefixes of that length
         for pat in multi:
             self.pair_ok[self.cls[pat[0]] * self.k + self.cls[pat[1]]] = True
             for L in range(2, len(pat)):
-                self.prefix_bits.setdefault(L, np.zeros(_BITMAP, dtype=bool))[_bitmap_index(np.uint64(_hash_seq(pat[:L])))] = True
+                prefixes.setdefault(L, []).append(_hash_seq(pat[:L]))
+        self.prefix_bits: dict[int, np.ndarray] = {}
+        for L, hashes in prefixes.items():
+            self.prefix_bits[L] = np.zeros(_BITMAP, dtype=bool)
+            self.prefix_bits[L][_bitmap_index(np.array(hashes, dtype=np.uint64))] = True
         # Whole patterns: per length, an open table slot → (pattern hash, id), sized so that no
         # two patterns share a slot; a window matches iff its slot holds exactly its hash.
         self.full: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
         for L, d in by_len.items():
+            hashes = np.array(list(d), dtype=np.uint64)
             bits = 12
-            while True:
-                slots = {}
-                for h in d:
-                    slots.setdefault(int(_slot_index(np.uint64(h), bits)), []).append(h)
-                if all(len(v) == 1 for v in slots.values()):
-                    break
+            while np.unique(_slot_index(hashes, bits)).size < hashes.size:
                 bits += 1
+            slot = _slot_index(hashes, bits)
             key = np.zeros(1 << bits, dtype=np.uint64)
             rid = np.zeros(1 << bits, dtype=np.int32)
-            for slot, (h,) in slots.items():
-                key[slot] = h
-                rid[slot] = d[h]
+            key[slot] = hashes
+            rid[slot] = list(d.values())
             self.full[L] = (bits, key, rid)
 
     def __call__(self, arr: np.ndarray) -> np.ndarray:
@@ -437,12 +453,12 @@ class _Rewriter:
         # best[i] = length of the longest pattern found at i (longer lengths overwrite), rid[i] its id
         best = np.zeros(n, dtype=np.int16)
         best_id = np.zeros(n, dtype=np.int32)
-        p1 = np.flatnonzero(self.has_single[arr])
+        p1 = np.flatnonzero(gather(self.has_single, arr))
         best[p1] = 1
         best_id[p1] = self.single[arr[p1]]
         if self.lengths and n > 1:
-            c = self.cls[arr]
-            s = np.flatnonzero(self.pair_ok[c[:-1] * self.k + c[1:]])  # class 0 never begins a pair
+            c = gather(self.cls, arr)
+            s = np.flatnonzero(gather(self.pair_ok, c[:-1] * self.k + c[1:]))  # class 0 never begins a pair
             del c
             h = arr[s].astype(np.uint64)
             with np.errstate(over="ignore"):
@@ -475,7 +491,10 @@ class _Rewriter:
         clash[1:] = pos[1:] < prev_end[:-1]
         if clash.any():  # overlapping matches: keep them greedily from the left, cluster by cluster
             cluster = np.cumsum(~clash)
-            alive = np.flatnonzero(np.bincount(cluster)[cluster] > 1)
+            # a match shares its cluster iff it overlaps the one before or the next overlaps it
+            shared = clash.copy()
+            shared[:-1] |= clash[1:]
+            alive = np.flatnonzero(shared)
             keep = np.ones(pos.size, dtype=bool)
             keep[alive] = False
             while alive.size:  # each round accepts the first live match of every cluster
@@ -621,7 +640,8 @@ def _word_hashes(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     powers, inverses = _powers(arr.size)
     lens = ends - starts
     with np.errstate(over="ignore"):
-        running = np.multiply(arr, powers, dtype=np.uint64)
+        running = arr.astype(np.uint64)  # then multiplied in place: faster than a mixed-type multiply
+        running *= powers
         np.cumsum(running, out=running)
         sums = running[ends - 1]
         before = running[starts - 1]
@@ -800,12 +820,21 @@ class Normalizer:
 
     def units_array(self, texts: Sequence[str], each: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
         """All texts' units in one uint32 array, texts separated by 10 ("\\n"): for the index.
+        `each`: see `units_chunks`."""
+        return join_chunks(self.units_chunks(texts, each))
+
+    def units_chunks(self, texts: Sequence[str], each: Callable[[np.ndarray], None] | None = None) -> list[np.ndarray]:
+        """`units_array` in pieces, not yet joined: the units of consecutive runs of texts (texts
+        separated by 10 within a piece, and the pieces to be joined by 10 too — `join_chunks`).
+        The index joins them itself, on two threads, while it looks the units up (at 1000× the
+        content the 140 MB join took 0.25–0.3 s on one thread, most of it first touching fresh
+        memory).
         Texts are independent, so they are tokenised in chunks small enough for the CPU cache
         (measured: ~40% faster at 1000× the content than one pass over everything).
         `each`, if given, is called with every chunk's units on the thread that made them (the
         index marks which units occur while the other thread still tokenises)."""
         if not texts:
-            return np.zeros(0, dtype=np.uint32)
+            return []
 
         def one(i: int, turn: _Turn = None, order: _InOrder | None = None) -> np.ndarray:
             try:
@@ -820,7 +849,7 @@ class Normalizer:
 
         starts = range(0, len(texts), _CHUNK_TEXTS)
         if len(starts) == 1:
-            return one(0)
+            return [one(0)]
         # Chunks are independent and numpy releases the GIL in its bulk passes, so a second
         # core takes a share (the lazily filled tables are locked, as for concurrent `units`).
         workers = min(len(starts), os.cpu_count() or 1, _MAX_INDEX_THREADS)
@@ -830,11 +859,7 @@ class Normalizer:
                 done = list(pool.map(lambda k: one(starts[k], partial(order.step, chunk=k), order), range(len(starts))))
         else:
             done = [one(i) for i in starts]
-        nl = np.array([_NL], dtype=np.uint32)
-        parts: list[np.ndarray] = []
-        for arr in done:
-            parts += [arr, nl]
-        return np.concatenate(parts[:-1])
+        return done
 
     def _units_arrays(self, texts: Sequence[str], rewrite: bool) -> list[np.ndarray]:
         joined = self._units_joined(texts, rewrite=rewrite)
@@ -862,10 +887,10 @@ class Normalizer:
         particles → space and character → syllable; Latin letters stay letters for `_words`.
         Code points not seen before read as _UNSEEN and are filled in; characters that compose
         with a neighbour read as _COMPOSES and send the text through exact cleaning first."""
-        arr = self._lut[raw]
+        arr = gather(self._lut, raw)
         if arr.size and arr.max() >= _COMPOSES:
             self._ensure(raw)
-            arr = self._lut[raw]
+            arr = gather(self._lut, raw)
             if arr.max() >= _COMPOSES:  # rare: combining marks, ligatures, ㎏ …
                 raw = _a_not_a(_to_array(_clean_exact(_to_str(raw))))
                 self._ensure(raw)
@@ -915,7 +940,7 @@ class Normalizer:
             units = _WORDS.lookup(hashes, arr, starts, ends)
         # one pass keeps what is neither a space nor a letter, plus each kept word's first slot,
         # which now holds the word's unit
-        keep &= ~latin
+        keep ^= latin  # (letters are never spaces: one pass drops them)
         arr[starts] = units
         keep[starts] = ~self._stop_code[units]
         return arr[keep]
@@ -939,6 +964,17 @@ class Normalizer:
     def tokens(self, text: str) -> list[str]:
         """`text` as the matcher sees it: ['zi', 'yu', 'ming', 'bei', 'an'] for 子域名备案."""
         return self.describe(self.units(text))
+
+
+def join_chunks(chunks: Sequence[np.ndarray]) -> np.ndarray:
+    """The pieces of `Normalizer.units_chunks` in one array, joined by 10 ("\\n")."""
+    if not chunks:
+        return np.zeros(0, dtype=np.uint32)
+    nl = np.array([_NL], dtype=np.uint32)
+    parts: list[np.ndarray] = []
+    for arr in chunks:
+        parts += [arr, nl]
+    return np.concatenate(parts[:-1])
 
 
 def _overlapped(word: tuple[int, ...], patterns: set[tuple[int, ...]], heads: set[tuple[int, ...]]) -> bool:
