@@ -61,8 +61,8 @@ def measure_values(raw: Mapping[str, float]) -> dict[str, float]:
         # question an entry answers well: 小程序备案审核要多久 for 备案审核要多久) says less.
         # Powers 1, 1.5 and 2 tie on development data (docs/MATCHING.md); 1.5 is the one that
         # both answers the app's example questions and declines the ECS怎么重启.
-        # (clamped: with scoring weights that sum past 1 in knowledge/matching.yaml a score can pass
-        # 100, and a negative base to the power 1.5 is a complex number)
+        # (clamped: the scoring weights sum to 1 only up to float rounding, so a perfect match can
+        # score a hair over 100, and a negative base to the power 1.5 is a complex number)
         "example_pull": (raw.get("example", 0.0) / 100.0 * max(1.0 - raw["score"] / 100.0, 0.0)) ** 1.5,
     }
 

@@ -100,10 +100,6 @@ class OutOfScopeExample(Strict):
     q: Phrase
     kind: Literal["near_domain", "unrelated"]  # shares the KB's words (服务器, 域名 …) or not
 
-    @property
-    def phrasings(self) -> tuple[str, ...]:
-        return (self.q,)
-
 
 class SynonymGroup(Strict):
     canonical: Phrase

@@ -5,8 +5,8 @@ declines; with --write, store it in knowledge/gate.yaml.
     .venv/bin/python benchmarks/fit_gate.py --write    # and rewrite knowledge/gate.yaml
 
 Development data only — never eval/:
-- benchmarks/dev_questions.yaml: 396 in-scope questions written blind to the KB and the eval
-  sets (weight 1: they look like what users type);
+- benchmarks/dev_questions.yaml: in-scope questions written blind to the KB and the eval sets,
+  in batches (weight 1: they look like what users type);
 - every KB phrasing asked with itself left out (leave-one-out; weight 0.3: phrasings are many
   and written in the KB's own style, so they would otherwise outvote the real-looking questions);
 - every out-of-scope example of knowledge/out_of_scope.yaml, asked with itself left out of the
