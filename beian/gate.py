@@ -64,7 +64,7 @@ def measure_values(raw: Mapping[str, float]) -> dict[str, float]:
         # (clamped: the scoring weights sum to 1 only up to float rounding, so a perfect match can
         # score a hair over 100, and a negative base to the power 1.5 is a complex number)
         "example_pull": (raw.get("example", 0.0) / 100.0 * max(1.0 - raw["score"] / 100.0, 0.0)) ** 1.5,
-    }
+    } | ({"learned": raw["learned"], "learned_oos": raw["learned_oos"]} if "learned" in raw else {})
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class Gate:
         return cls(bias, terms)
 
     def probability(self, measures: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * (measures[m] - c) / s for m, w, c, s in self.terms)
+        # A measure the matcher could not take (no classifier file) sits at its center: no evidence either way.
+        z = self.bias + sum(w * (measures.get(m, c) - c) / s for m, w, c, s in self.terms)
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
 

@@ -48,6 +48,7 @@ SYNONYMS_FILE = FileSpec("knowledge/synonyms.yaml", "synonyms", SynonymGroup)
 # Other modules (eligibility rules, suffix data, matcher settings) register their files here so
 # that `validate` checks them too; each may add a cross-check run on the assembled KB.
 EXTRA_FILES: list[FileSpec] = []
+MODEL_FILES: list[str] = []  # fitted models that are not YAML (the learned classifier): caches key on them too
 CROSS_CHECKS: list[Callable[["KnowledgeBase"], list[Problem]]] = []
 MATCHING_FILE = FileSpec("knowledge/matching.yaml", "matching", MatchingSetting)  # the matcher's thresholds
 EXTRA_FILES.append(MATCHING_FILE)
@@ -97,15 +98,15 @@ def all_specs() -> tuple[FileSpec, ...]:
 
 
 def content_signature(root: Path | None = None) -> tuple[tuple[str, int, int], ...]:
-    """Cheap fingerprint (name, size, mtime) of every content file, to key caches on."""
+    """Cheap fingerprint (name, size, mtime) of every content file and fitted model, to key caches on."""
     root = Path(root or default_root())
     sig = []
-    for spec in all_specs():
+    for path in (*(spec.path for spec in all_specs()), *MODEL_FILES):
         try:
-            st = (root / spec.path).stat()
-            sig.append((spec.path, st.st_size, st.st_mtime_ns))
+            st = (root / path).stat()
+            sig.append((path, st.st_size, st.st_mtime_ns))
         except OSError:
-            sig.append((spec.path, -1, -1))
+            sig.append((path, -1, -1))
     return tuple(sig)
 
 

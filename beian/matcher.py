@@ -23,17 +23,22 @@ How a question is matched (docs/MATCHING.md has the measurements behind each cho
    - ratio / partial: rapidfuzz `fuzz.ratio` / `fuzz.partial_ratio` on the unit strings — edit
      distances counted in syllables and words (Chinese has no spaces for token scorers).
    Phrasing score = weighted sum, or, if higher, 1 − exp(−matched bigram mass / mass_scale):
-   a long question covers little of itself but matches much of the right entry. An entry
-   scores its best phrasing's score, 0..100.
+   a long question covers little of itself but matches much of the right entry. That lexical
+   score is blended with the learned classifier's probability of the entry (beian/classifier.py:
+   a logistic model over the units, fitted offline on phrasings and labelled development
+   questions) as (lexical + learned_weight × p) ÷ (1 + learned_weight). An entry scores its best
+   phrasing's score, 0..100.
 4. Decide: nothing left after normalisation → "empty"; only vague words (备案, 阿里云 …) →
    "too_vague"; best score under `score_floor`, or the fitted gate (beian/gate.py: a logistic
-   model over the best match's measures) giving it less than `gate_threshold` → "low_score";
+   model over the best match's measures, the classifier's probabilities among them) giving it
+   less than `gate_threshold` → "low_score";
    best two entries within `ambiguity_margin` → "ambiguous" (the UI offers 您是不是想问…);
    otherwise answered (`MatchSettings.decline_reason` is that rule, in one place).
    Declined answers still carry the best suggestions (score ≥ `suggestion_floor`).
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import os
@@ -41,11 +46,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from .answer import Answer, CorrectionNote, Suggestion
+from .classifier import CLASSIFIER_PATH, OUT_OF_SCOPE, EntryClassifier
 from .gate import Gate, measure_values
 from .kb import OUT_OF_SCOPE_FILE, KnowledgeBase
 from .models import Entry
@@ -81,6 +88,7 @@ class MatchSettings:
     unknown_unit_weight: float = 1.0
     frame_weight: float = 0.3
     novel_bigram_weight: float = 1.0
+    learned_weight: float = 0.0  # weight of the learned classifier's probability against the lexical score (0..1 each)
     vague_terms: tuple[str, ...] = ()
     vague_starting_points: tuple[str, ...] = ()  # entry ids offered first to a too-vague question
     frame_words: tuple[str, ...] = ()
@@ -158,6 +166,7 @@ class Matcher:
         self._by_id = {e.id: i for i, e in enumerate(self.entries)}
         self._row_text = row_text
         self._examples: Matcher | None = None  # the out-of-scope examples' own index (set by build)
+        self.learned: EntryClassifier | None = None  # the learned classifier (set by build; see with_classifier)
         self._prepare(units, row_entry, present)
         self._vague = self._vague_units(settings.vague_terms)
 
@@ -202,8 +211,16 @@ class Matcher:
         chunks = normalizer.units_chunks(texts, each=present.mark)  # joined by _prepare, on two threads
         matcher = cls(kb, entries, settings, normalizer, chunks, row_entry, texts, present=present.union())
         matcher._examples = matcher._example_index()
+        matcher.learned = EntryClassifier.load(Path(kb.root) / CLASSIFIER_PATH)
         matcher.build_seconds = time.perf_counter() - start
         return matcher
+
+    def with_classifier(self, learned: EntryClassifier | None) -> Matcher:
+        """This index with another classifier (or none): benchmarks/fit_gate.py measures each
+        development question with a model that was not fitted on it."""
+        other = copy.copy(self)
+        other.learned = learned
+        return other
 
     def _example_index(self) -> Matcher | None:
         """The out-of-scope examples (knowledge/out_of_scope.yaml) indexed like entries of their own,
@@ -347,21 +364,27 @@ class Matcher:
         # weighted bigrams of the right entry: that matched mass counts as evidence on its own.
         mass = 1.0 - np.exp(-f["meb"] / s.mass_scale)
         row_ent = self._row_entry[rows]
+        # The learned classifier's probability of each row's entry, blended in with learned_weight
+        # (0 for an entry the model does not know, e.g. one added since it was fitted).
+        p_learned, p_oos = self._learned_probabilities(q)
+        lw = s.learned_weight if p_learned is not None else 0.0
+        row_p = p_learned[row_ent] if p_learned is not None else np.zeros(rows.size)
+        blend = lambda x: (x + lw * row_p) / (1.0 + lw)  # noqa: E731 - monotone in x for each row
         # The two rapidfuzz measures (a third of the time) add at most their weights: compute each
         # only for the rows that could then still reach the 4th-best entry's score. The answer,
         # the suggestions, the margin and the gate's measures come out exactly as if computed for
         # all rows; only entries ranked 5th and lower may score a little under their true score.
         ratio = np.zeros(rows.size, dtype=np.float32)
-        need = self._reachable(score, mass, row_ent, s.weight_ratio + s.weight_partial)
+        need = self._reachable(score, mass, row_ent, s.weight_ratio + s.weight_partial, blend)
         if need.size:
             ratio[need] = process.cdist([q], [choices[i] for i in need.tolist()], scorer=fuzz.ratio, dtype=np.float32)[0] / 100.0
         score = score + s.weight_ratio * ratio
         if s.weight_partial:
-            need = self._reachable(score, mass, row_ent, s.weight_partial)
+            need = self._reachable(score, mass, row_ent, s.weight_partial, blend)
             if need.size:
                 part = process.cdist([q], [choices[i] for i in need.tolist()], scorer=fuzz.partial_ratio, dtype=np.float32)[0]
                 score[need] += s.weight_partial * part / 100.0
-        score = 100.0 * np.maximum(score, mass)
+        score = 100.0 * blend(np.maximum(score, mass))
         order = np.lexsort((-score, row_ent))
         firsts = np.ones(order.size, dtype=bool)
         firsts[1:] = row_ent[order][1:] != row_ent[order][:-1]
@@ -371,7 +394,8 @@ class Matcher:
         if ranked:
             i = int(best[np.flatnonzero(row_ent[best] == ranked[0].index)[0]])
             ranked[0] = Ranked(ranked[0].index, ranked[0].score, ranked[0].phrasing,
-                               {k: float(v[i]) for k, v in f.items()} | {"ratio": float(ratio[i])})
+                               {k: float(v[i]) for k, v in f.items()} | {"ratio": float(ratio[i])}
+                               | ({"learned": float(row_p[i]), "learned_oos": p_oos} if p_learned is not None else {}))
         return ranked[:limit] if limit else ranked
 
     def _candidate_rows(self, q: str, exclude_rows: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -424,14 +448,29 @@ class Matcher:
         known = (self._vocab[where] == codes) if self._vocab.size else np.zeros(codes.size, bool)
         return where, known
 
-    def _reachable(self, score: np.ndarray, mass: np.ndarray, row_ent: np.ndarray, headroom: float) -> np.ndarray:
-        """Rows whose score, raised by at most `headroom`, could reach the 4th-best entry's."""
-        low = np.maximum(score, mass)
+    def _learned_probabilities(self, units: str) -> tuple[np.ndarray | None, float]:
+        """The classifier's probability of every entry (0 for those it does not know) and of
+        OUT_OF_SCOPE; (None, 0) without a classifier."""
+        if self.learned is None or not units:
+            return None, 0.0
+        p = np.zeros(len(self.entries))
+        probs = self.learned.probabilities(self.normalizer.unit_names(units))
+        for cls, value in probs.items():
+            i = self._by_id.get(cls)
+            if i is not None:
+                p[i] = value
+        return p, probs.get(OUT_OF_SCOPE, 0.0)
+
+    def _reachable(self, score: np.ndarray, mass: np.ndarray, row_ent: np.ndarray, headroom: float,
+                   blend=lambda x: x) -> np.ndarray:
+        """Rows whose score, raised by at most `headroom`, could reach the 4th-best entry's
+        (`blend`: the final score of a row's lexical score, monotone)."""
+        low = blend(np.maximum(score, mass))
         entry_low = np.full(len(self.entries), -1.0)
         np.maximum.at(entry_low, row_ent, low)
         top = np.sort(entry_low[np.unique(row_ent)])[::-1]
         bar = top[min(3, top.size - 1)]
-        return np.flatnonzero(np.maximum(score + headroom, mass) >= bar)
+        return np.flatnonzero(blend(np.maximum(score + headroom, mass)) >= bar)
 
     def _features(self, q_uid: np.ndarray, q_w: np.ndarray, rows: np.ndarray) -> Mapping[str, np.ndarray]:
         """Coverage measures for each candidate row, vectorised over the rows' unit positions.

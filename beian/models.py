@@ -126,6 +126,7 @@ MATCHING_NUMBERS: dict[str, tuple[float, float]] = {  # name -> allowed range
     "unknown_unit_weight": (0, 5),
     "frame_weight": (0, 1),
     "novel_bigram_weight": (0, 5),
+    "learned_weight": (0, 100),
 }
 MATCHING_LISTS = ("vague_terms", "frame_words", "vague_starting_points")
 
@@ -159,6 +160,8 @@ GATE_MEASURES: tuple[str, ...] = (
     "matched_mass",           # log(1 + idf mass of the question bigrams the entry has)
     "question_units",         # log(1 + number of units in the normalised question)
     "example_pull",           # (overlap with the closest out-of-scope example × (1 − score))^1.5, all 0..1
+    "learned",                # the learned classifier's probability of the best entry (beian/classifier.py)
+    "learned_oos",            # its probability that the question is out of scope
 )
 
 

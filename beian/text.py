@@ -809,6 +809,24 @@ class Normalizer:
         self._frame_names = {_FRAME_BASE + i: f for i, f in enumerate(frames)}
 
     # ----------------------------------------------------------------------------- units
+    def unit_names(self, units: str) -> list[str]:
+        """Each unit of a unit string by a name that every process gives it alike: syllables and
+        words are coded in order of first sight, so their codes differ between processes (a learned
+        model keys on these names: bei, ~icp, ~frame:什么); other units are fixed codes, kept as they are."""
+        out = []
+        for ch in units:
+            name = _SYLLABLES.name.get(ch)
+            if name is None:
+                code = ord(ch)
+                if _WORD_BASE <= code < _WORD_HASH_BASE and code in _WORDS.name:
+                    name = "~" + _WORDS.name[code]
+                elif code in self._frame_names:
+                    name = "~frame:" + self._frame_names[code]
+                else:
+                    name = ch
+            out.append(name)
+        return out
+
     def units(self, text: str) -> str:
         """The unit string of a raw text (see the module docstring)."""
         return self.units_many([text])[0]

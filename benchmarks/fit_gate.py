@@ -31,7 +31,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import fit_classifier  # noqa: E402  (benchmarks/, beside this script)
 from beian.evaluate import development_questions  # noqa: E402
 from beian.gate import GATE_FILE, Gate, fit  # noqa: E402
 from beian.kb import default_root, load_kb  # noqa: E402
@@ -55,11 +57,16 @@ class Row(NamedTuple):
 
 
 def rows(matcher: Matcher) -> list[Row]:
-    """Every development question the gate sees (empty and vague questions are declined before it)."""
-    out = []
+    """Every development question the gate sees (empty and vague questions are declined before it),
+    each measured with a learned classifier that was not fitted on it (fit_classifier.folds)."""
+    models, fold = fit_classifier.folds(fit_classifier.training_rows(matcher)) if matcher.learned else ([], {})
+    by_fold = [matcher.with_classifier(m) for m in models]
+    out, dev_i = [], 0
     for q in development_questions(matcher):
         source = "loo" if q.exclude_row is not None else "example" if q.exclude_example is not None else "dev_questions"
-        ranked, measures = matcher.measures(q.q, **q.left_out)
+        key = ("row", q.exclude_row) if source == "loo" else ("example", q.exclude_example) if source == "example" else ("dev", dev_i)
+        dev_i += source == "dev_questions"
+        ranked, measures = (by_fold[fold[key]] if by_fold else matcher).measures(q.q, **q.left_out)
         if measures is None:
             continue
         right = q.expect is not None and matcher.entries[ranked[0].index].id == q.expect

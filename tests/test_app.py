@@ -141,7 +141,8 @@ def test_related_question_button_asks_it(engine, db):
 
 
 def test_declined_question_offers_suggestions_that_ask_when_clicked(db):
-    at = ask(new_app(), "今天天气怎么样，推荐一家火锅店")
+    # too vague to answer, close to several entries (an off-topic question gets no suggestions)
+    at = ask(new_app(), "网站备案问题咨询")
     (reply,) = assistant_messages(at)
     assert "您是不是想问" in markdown_of(reply)
     suggestions = [b for b in reply.button if b.key.startswith("suggestion-")]

@@ -24,9 +24,18 @@ def fit_gate():
     return module
 
 
-def test_the_shipped_gate_decides_like_one_fitted_on_the_current_content(kb, fit_gate):
-    matcher = Matcher.build(kb)
-    rows = fit_gate.rows(matcher)
+@pytest.fixture(scope="module")
+def matcher(kb):
+    return Matcher.build(kb)
+
+
+@pytest.fixture(scope="module")
+def rows(matcher, fit_gate):
+    # every development question, measured with a learned classifier fitted without it
+    return fit_gate.rows(matcher)
+
+
+def test_the_shipped_gate_decides_like_one_fitted_on_the_current_content(matcher, rows, fit_gate):
     fresh = fit_gate.fit_rows(rows)
     t = matcher.settings.gate_threshold
     differ = [r for r in rows if (matcher.gate.probability(r.measures) >= t) != (fresh.probability(r.measures) >= t)]
@@ -43,3 +52,21 @@ def test_the_fit_report_runs_and_the_shipped_threshold_is_the_one_its_rule_picks
     assert "cross-validated sweep of gate_threshold" in out and "0.50 |" in out
     picked = re.search(r"the rule picks gate_threshold (\S+) \(knowledge/matching.yaml has (\S+)\)", out)
     assert picked and float(picked[1]) == float(picked[2]), picked and picked[0]
+
+
+def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(matcher, rows):
+    # benchmarks/dev_questions.yaml: 2 587 questions written blind to the KB in eleven batches (the
+    # later ones harder: lay and non-native English, complaints, typos, chat style), each measured
+    # with a classifier fitted without its batch; and the 1 283 examples of knowledge/out_of_scope.yaml,
+    # each with itself left out. Figures (session 5): 96.7% right, 9 wrong, 99.3% declined; the
+    # slack is for content edits, not regressions. (Session 4, without the classifier: 90.4%, 60 wrong.)
+    s = matcher.settings
+    answered = [matcher.gate.probability(r.measures) >= s.gate_threshold and r.score >= s.score_floor
+                and r.lead >= s.ambiguity_margin for r in rows]
+    dev = [(r, a) for r, a in zip(rows, answered) if r.source == "dev_questions"]
+    oos = [a for r, a in zip(rows, answered) if not r.in_scope]
+    right = sum(a and r.right for r, a in dev) / len(dev)
+    wrong = sum(a and not r.right for r, a in dev)
+    declined = 1 - sum(oos) / len(oos)
+    assert len(dev) >= 2570 and len(oos) >= 1250  # (examples empty or vague after normalisation are declined before the gate)
+    assert right >= 0.95 and wrong <= 20 and declined >= 0.98, (right, wrong, declined)

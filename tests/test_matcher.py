@@ -236,20 +236,6 @@ def test_lay_english_without_the_official_terms_is_understood(matcher, question,
     assert a.answered and a.id == expected, (a.id, a.reason, a.score)
 
 
-def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(kb, matcher):
-    # benchmarks/dev_questions.yaml: 2 587 questions written blind to the KB (twelve batches, the
-    # later ones harder: lay and non-native English, complaints, typos, chat-style), and the 1 283
-    # examples of knowledge/out_of_scope.yaml, each asked with itself left out of the examples.
-    # Tuned figures (session 4): 90.5% right, 99.3% declined, 69 wrong; the slack is for content
-    # edits, not regressions.
-    from beian.evaluate import OwnPeer, development_questions, run
-
-    report = run(OwnPeer(matcher), [q for q in development_questions(matcher) if q.category.startswith("dev_")])
-    assert len(report.in_scope) >= 2580 and len(report.out_of_scope) >= 1280
-    assert report.top1() >= 84.5 and report.declined_oos() >= 97.0 and report.wrong_answers() <= 95, (
-        report.top1(), report.declined_oos(), report.wrong_answers())
-
-
 @pytest.mark.parametrize("question", ["阿里云服务器怎么重装系统", "域名怎么转出到别的注册商", "公司营业执照怎么年检",
                                       "How do I reset my ECS password?"])
 def test_near_domain_questions_sharing_kb_words_are_declined(matcher, question):
