@@ -2,9 +2,7 @@
 never a reason to fail when its file is damaged."""
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +11,14 @@ import pytest
 from beian.classifier import CLASSIFIER_PATH, OUT_OF_SCOPE, EntryClassifier, fingerprint
 from beian.kb import content_signature, load_kb
 from beian.matcher import Matcher
+from conftest import benchmark_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def fit_classifier():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("fit_classifier", ROOT / "benchmarks" / "fit_classifier.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def matcher(kb):
-    return Matcher.build(kb)
+    return benchmark_script("fit_classifier")
 
 
 def test_the_shipped_classifier_was_fitted_on_the_current_content(matcher, fit_classifier):

@@ -5,28 +5,16 @@ changes them and forgets `benchmarks/fit_gate.py --write` ships a gate fitted fo
 """
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-from beian.matcher import Matcher
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import benchmark_script
 
 
 @pytest.fixture(scope="module")
 def fit_gate():
-    spec = importlib.util.spec_from_file_location("fit_gate", ROOT / "benchmarks" / "fit_gate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def matcher(kb):
-    return Matcher.build(kb)
+    return benchmark_script("fit_gate")
 
 
 @pytest.fixture(scope="module")
