@@ -32,12 +32,14 @@ def test_the_shipped_classifier_was_fitted_on_the_current_content(matcher, fit_c
     assert set(matcher.learned.classes) == {e.id for e in matcher.entries} | {OUT_OF_SCOPE}
 
 
-def test_a_question_worded_unlike_any_phrasing_is_answered_through_the_learned_model(matcher):
-    # No phrasing speaks of an age; development questions about minors taught the model where they belong.
-    lexical_only = matcher.with_classifier(None).ask("我才16岁能自己备案吗")
-    answer = matcher.ask("我才16岁能自己备案吗")
+def test_a_question_worded_unlike_any_phrasing_is_answered_clearly_through_the_learned_model(matcher):
+    # No phrasing speaks of an age: lexically the age limits and the individual's materials nearly
+    # tie (a coin flip, or 您是不是想问…); development questions about minors taught the model which.
+    question = "我才16岁能自己备案吗"
+    lead = lambda m: (lambda r: r[0].score - r[1].score)(m.rank(question))  # noqa: E731
+    answer = matcher.ask(question)
     assert answer.answered and answer.id == "faq-individual-limits", answer
-    assert answer.score > 0 and not lexical_only.answered
+    assert lead(matcher) > lead(matcher.with_classifier(None)) + 10
 
 
 def test_probabilities_cover_every_entry_and_out_of_scope(matcher):

@@ -211,7 +211,7 @@ def test_a_score_a_rounding_error_past_100_still_gets_a_probability(matcher):
     from beian.gate import measure_values
 
     raw = {"score": 100.00000000000003, "lead": 30.0, "eb": 1.0, "eu": 1.0, "qb": 1.0, "ratio": 1.0,
-           "kmiss": 0.0, "meb": 3.0, "units": 6, "example": 40.0}
+           "kmiss": 0.0, "meb": 3.0, "units": 6, "example": 40.0, "learned": 0.95, "learned_oos": 0.01}
     values = measure_values(raw)
     assert all(isinstance(v, float) for v in values.values())
     assert values["example_pull"] == 0.0
