@@ -102,3 +102,19 @@ def test_an_entry_the_model_does_not_know_still_ranks(matcher):
                                clf.bias[keep], clf.trained_on)
     ranked = matcher.with_classifier(narrowed).rank("备案到期了要续期吗")
     assert "faq-renewal" in [matcher.entries[r.index].id for r in ranked[:3]]
+
+
+def test_no_training_question_is_an_eval_question_in_disguise(matcher, fit_classifier):
+    # The classifier learns the development questions and the out-of-scope examples (and the gate
+    # measures the closest example): one that normalises like an eval question — the same words
+    # but for punctuation, fillers, synonyms or a homophone — would make eval/ report memory, not
+    # generalisation. (Session 5 removed 284 such development questions and 69 examples.)
+    import yaml
+
+    eval_units = {}
+    for path in sorted((ROOT / "eval").glob("*.yaml")):
+        for q in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
+            eval_units.setdefault(matcher._query(q["q"]).units, (path.name, q["q"]))
+    clash = [(r.key, eval_units[r.units]) for r in fit_classifier.training_rows(matcher)
+             if r.key[0] != "row" and r.units in eval_units]
+    assert clash == [], f"remove these from benchmarks/dev_questions.yaml / knowledge/out_of_scope.yaml: {clash[:5]}"

@@ -43,11 +43,11 @@ def test_the_fit_report_runs_and_the_shipped_threshold_is_the_one_its_rule_picks
 
 
 def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declined(matcher, rows):
-    # benchmarks/dev_questions.yaml: 3 071 questions written blind to the KB in thirteen batches (the
+    # benchmarks/dev_questions.yaml: 2 787 questions written blind to the KB in thirteen batches (the
     # later ones harder: lay and non-native English, complaints, typos, chat style, non-experts'
-    # own words), each measured with a classifier fitted without its batch; and the 1 390 examples of
-    # knowledge/out_of_scope.yaml, each with itself left out. Figures (session 5): 96.5% right,
-    # 11 wrong, 99.0% declined; the slack is for content edits, not regressions. (Session 4,
+    # own words), each measured with a classifier fitted without its batch; and the 1 321 examples of
+    # knowledge/out_of_scope.yaml, each with itself left out. Figures (session 5): 96.0% right,
+    # 9 wrong, 99.1% declined; the slack is for content edits, not regressions. (Session 4,
     # without the classifier: 90.4% right, 60 wrong.)
     s = matcher.settings
     answered = [matcher.gate.probability(r.measures) >= s.gate_threshold and r.score >= s.score_floor
@@ -57,5 +57,5 @@ def test_realistic_questions_are_mostly_answered_right_and_off_topic_ones_declin
     right = sum(a and r.right for r, a in dev) / len(dev)
     wrong = sum(a and not r.right for r, a in dev)
     declined = 1 - sum(oos) / len(oos)
-    assert len(dev) >= 3050 and len(oos) >= 1350  # (examples empty or vague after normalisation are declined before the gate)
+    assert len(dev) >= 2770 and len(oos) >= 1280  # (examples empty or vague after normalisation are declined before the gate)
     assert right >= 0.95 and wrong <= 20 and declined >= 0.98, (right, wrong, declined)
