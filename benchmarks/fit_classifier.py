@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from beian.classifier import CLASSIFIER_PATH, OUT_OF_SCOPE, EntryClassifier, Vocabulary, fingerprint  # noqa: E402
-from beian.evaluate import DEV_QUESTIONS_FILE, development_questions  # noqa: E402
+from beian.evaluate import DEV_QUESTIONS_FILE, Question, development_questions  # noqa: E402
 from beian.kb import default_root, load_kb  # noqa: E402
 from beian.matcher import Matcher  # noqa: E402
 
@@ -62,19 +62,20 @@ def dev_batches(path: Path = DEV_QUESTIONS_FILE) -> list[int]:
     return out
 
 
-def training_rows(matcher: Matcher) -> list[Row]:
+def training_rows(matcher: Matcher, questions: Sequence[Question] | None = None) -> list[Row]:
+    """One row per development question (`development_questions(matcher)` unless given), in order."""
     rng = np.random.default_rng(SEED)
     batches = dev_batches()
     out, dev_i = [], 0
-    for q in development_questions(matcher):
+    for q in development_questions(matcher) if questions is None else questions:
         units = matcher._query(q.q).units
-        units = (units, tuple(matcher.normalizer.unit_names(units)))
+        names = tuple(matcher.normalizer.unit_names(units))
         if q.exclude_row is not None:
-            out.append(Row(("row", q.exclude_row), *units, q.expect, int(rng.integers(FOLDS))))
+            out.append(Row(("row", q.exclude_row), units, names, q.expect, int(rng.integers(FOLDS))))
         elif q.exclude_example is not None:
-            out.append(Row(("example", q.exclude_example), *units, OUT_OF_SCOPE, int(rng.integers(FOLDS))))
+            out.append(Row(("example", q.exclude_example), units, names, OUT_OF_SCOPE, int(rng.integers(FOLDS))))
         else:
-            out.append(Row(("dev", dev_i), *units, q.expect, batches[dev_i] if dev_i < len(batches) else 0))
+            out.append(Row(("dev", dev_i), units, names, q.expect, batches[dev_i] if dev_i < len(batches) else 0))
             dev_i += 1
     return out
 

@@ -59,14 +59,14 @@ class Row(NamedTuple):
 def rows(matcher: Matcher) -> list[Row]:
     """Every development question the gate sees (empty and vague questions are declined before it),
     each measured with a learned classifier that was not fitted on it (fit_classifier.folds)."""
-    models, fold = fit_classifier.folds(fit_classifier.training_rows(matcher)) if matcher.learned else ([], {})
+    questions = development_questions(matcher)
+    training = fit_classifier.training_rows(matcher, questions) if matcher.learned else []  # one per question
+    models, fold = fit_classifier.folds(training) if training else ([], {})
     by_fold = [matcher.with_classifier(m) for m in models]
-    out, dev_i = [], 0
-    for q in development_questions(matcher):
+    out = []
+    for i, q in enumerate(questions):
         source = "loo" if q.exclude_row is not None else "example" if q.exclude_example is not None else "dev_questions"
-        key = ("row", q.exclude_row) if source == "loo" else ("example", q.exclude_example) if source == "example" else ("dev", dev_i)
-        dev_i += source == "dev_questions"
-        ranked, measures = (by_fold[fold[key]] if by_fold else matcher).measures(q.q, **q.left_out)
+        ranked, measures = (by_fold[fold[training[i].key]] if by_fold else matcher).measures(q.q, **q.left_out)
         if measures is None:
             continue
         right = q.expect is not None and matcher.entries[ranked[0].index].id == q.expect
