@@ -21,12 +21,16 @@ def fit_classifier():
     return benchmark_script("fit_classifier")
 
 
-def test_the_shipped_classifier_was_fitted_on_the_current_content(matcher, fit_classifier):
+@pytest.fixture(scope="module")
+def training_rows(matcher, fit_classifier):
+    return fit_classifier.training_rows(matcher)
+
+
+def test_the_shipped_classifier_was_fitted_on_the_current_content(matcher, training_rows):
     # Phrasings, synonyms, the normaliser and the development questions all change what the
     # model should have learned; an editor who forgets to refit ships a model of other content.
     assert matcher.learned is not None, f"{CLASSIFIER_PATH} is missing"
-    rows = fit_classifier.training_rows(matcher)
-    assert fingerprint((r.names, r.label) for r in rows) == matcher.learned.trained_on, (
+    assert fingerprint((r.names, r.label) for r in training_rows) == matcher.learned.trained_on, (
         f"{CLASSIFIER_PATH} was fitted on other content: re-run `python benchmarks/fit_classifier.py --write`, "
         "then `python benchmarks/fit_gate.py --write`")
     assert set(matcher.learned.classes) == {e.id for e in matcher.entries} | {OUT_OF_SCOPE}
@@ -104,7 +108,7 @@ def test_an_entry_the_model_does_not_know_still_ranks(matcher):
     assert "faq-renewal" in [matcher.entries[r.index].id for r in ranked[:3]]
 
 
-def test_no_training_question_is_an_eval_question_in_disguise(matcher, fit_classifier):
+def test_no_training_question_is_an_eval_question_in_disguise(matcher, training_rows):
     # The classifier learns the development questions and the out-of-scope examples (and the gate
     # measures the closest example): one that normalises like an eval question — the same words
     # but for punctuation, fillers, synonyms or a homophone — would make eval/ report memory, not
@@ -115,6 +119,6 @@ def test_no_training_question_is_an_eval_question_in_disguise(matcher, fit_class
     for path in sorted((ROOT / "eval").glob("*.yaml")):
         for q in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
             eval_units.setdefault(matcher._query(q["q"]).units, (path.name, q["q"]))
-    clash = [(r.key, eval_units[r.units]) for r in fit_classifier.training_rows(matcher)
+    clash = [(r.key, eval_units[r.units]) for r in training_rows
              if r.key[0] != "row" and r.units in eval_units]
     assert clash == [], f"remove these from benchmarks/dev_questions.yaml / knowledge/out_of_scope.yaml: {clash[:5]}"
